@@ -1,0 +1,94 @@
+"""The few SQL pieces that differ between SQLite, MySQL/MariaDB and DuckDB.
+
+Everything else in a report is portable SQLAlchemy Core. Each piece here is a small
+construct compiled per dialect, so a statement stays one object that prints the same way
+on every engine apart from these spots. No division happens in SQL at all: ratios are
+taken in Python from the sums, which sidesteps integer-vs-float division everywhere.
+"""
+from __future__ import annotations
+
+from sqlalchemy import String, func, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.types import Integer
+
+LIKE_ESCAPE = "!"
+
+
+class day_of(FunctionElement):
+    """The calendar date of a naive DATETIME as 'YYYY-MM-DD' text."""
+    type = String()
+    name = "day_of"
+    inherit_cache = True
+
+
+class hour_of(FunctionElement):
+    """The hour (0-23) of a naive DATETIME as an integer."""
+    type = Integer()
+    name = "hour_of"
+    inherit_cache = True
+
+
+@compiles(day_of)
+def _day_default(element, compiler, **kw):
+    return "substr(CAST(%s AS VARCHAR), 1, 10)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(day_of, "sqlite")
+def _day_sqlite(element, compiler, **kw):
+    return "strftime('%%Y-%%m-%%d', %s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(day_of, "mysql")
+@compiles(day_of, "mariadb")
+def _day_mysql(element, compiler, **kw):
+    return "DATE_FORMAT(%s, '%%Y-%%m-%%d')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(day_of, "duckdb")
+def _day_duckdb(element, compiler, **kw):
+    return "strftime(CAST(%s AS TIMESTAMP), '%%Y-%%m-%%d')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(hour_of)
+def _hour_default(element, compiler, **kw):
+    return "EXTRACT(HOUR FROM %s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(hour_of, "sqlite")
+def _hour_sqlite(element, compiler, **kw):
+    return "CAST(strftime('%%H', %s) AS INTEGER)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(hour_of, "mysql")
+@compiles(hour_of, "mariadb")
+def _hour_mysql(element, compiler, **kw):
+    return "HOUR(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(hour_of, "duckdb")
+def _hour_duckdb(element, compiler, **kw):
+    return "CAST(hour(CAST(%s AS TIMESTAMP)) AS INTEGER)" % compiler.process(element.clauses, **kw)
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE's specials so that only '%' (left alone) stays a wildcard."""
+    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+                .replace("_", LIKE_ESCAPE + "_"))
+
+
+def matches(column: ColumnElement, value: str) -> ColumnElement:
+    """MOR's text filter: '%' is the only wildcard, '_' is literal, letter case is ignored.
+
+    Without '%' the pattern has no wildcard at all and so is an exact match; one code path
+    serves both. lower() on both sides makes it case-insensitive on every engine, whatever
+    the column's collation (DuckDB's LIKE is case-sensitive, MySQL's depends on collation).
+    """
+    return func.lower(column).like(func.lower(literal(escape_like(value), String())),
+                                   escape=LIKE_ESCAPE)
+
+
+def contains(column: ColumnElement, value: str) -> ColumnElement:
+    """A case-insensitive substring match in which '%' and '_' are literal (MOR's clid)."""
+    pattern = "%" + escape_like(value).replace("%", LIKE_ESCAPE + "%") + "%"
+    return func.lower(column).like(func.lower(literal(pattern, String())), escape=LIKE_ESCAPE)

@@ -1,0 +1,114 @@
+"""Writers of a Report: one registry, one small function per format (spec section 9).
+
+Pages, the command line and the server pick a writer by name and never know which
+source produced the report.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .report import Report
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+CSV_DECIMALS = 6
+
+
+def neutralise(cell: str) -> str:
+    """Prefix a cell a spreadsheet would run as a formula with ' (caller IDs are chosen by callers)."""
+    if cell and cell.startswith(FORMULA_START) and not _NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        text = f"{value:.{CSV_DECIMALS}f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    if hasattr(value, "item"):  # numpy scalars
+        return _csv_value(value.item())
+    return neutralise(str(value))
+
+
+def _records(report: Report) -> list[dict]:
+    return report.rows.to_dict("records")
+
+
+def to_csv(report: Report) -> str:
+    """The table's columns, a header row, the rows, and a final Total row; numbers unformatted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    columns = report.columns
+    writer.writerow(columns)
+    for record in _records(report):
+        writer.writerow([_csv_value(record.get(c)) for c in columns])
+    total = [""] * len(columns)
+    if columns:
+        total[0] = "Total"
+    for i, c in enumerate(columns):
+        if c in report.totals:
+            total[i] = _csv_value(report.totals[c])
+    writer.writerow(total)
+    return buffer.getvalue()
+
+
+def _json_value(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def to_dict(report: Report) -> dict:
+    return {
+        "currency": report.currency,
+        "from": report.from_,
+        "till": report.till,
+        "rows": [{c: _json_value(r.get(c)) for c in report.columns} for r in _records(report)],
+        "totals": {c: _json_value(v) for c, v in report.totals.items()},
+    }
+
+
+def to_json(report: Report) -> str:
+    """The machine form: numbers unrounded, keys and labels as in the spec."""
+    return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class Exporter:
+    name: str
+    extension: str
+    mime: str
+    write: Callable[[Report], str]
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "csv": Exporter("csv", "csv", "text/csv", to_csv),
+    "json": Exporter("json", "json", "application/json", to_json),
+}
+
+
+def export(report: Report, fmt: str) -> str:
+    return EXPORTERS[fmt].write(report)
+
+
+def filename(report: Report, fmt: str, stem: str = "aggregate") -> str:
+    from datetime import datetime, timezone
+    start = datetime.fromtimestamp(report.from_, timezone.utc).strftime("%Y%m%d")
+    end = datetime.fromtimestamp(report.till, timezone.utc).strftime("%Y%m%d")
+    return f"{stem}_{start}-{end}_{report.currency}.{EXPORTERS[fmt].extension}"
