@@ -1,0 +1,22 @@
+"""MOR aggregate reports: page config, navigation, and the shared sidebar."""
+import streamlit as st
+
+from ui import sidebar
+
+st.set_page_config(page_title="MOR Aggregates", page_icon=":material/analytics:", layout="wide")
+
+# The folder is not called pages/: beside the main script that name switches Streamlit to its
+# legacy multipage mode (PagesManager.uses_pages_directory), in which AppTest reruns the page
+# alone, without this file's sidebar, and a server's first run builds its own navigation.
+pages = [
+    st.Page("app_pages/aggregates.py", title="Aggregates", icon=":material/table:", default=True),
+    st.Page("app_pages/charts.py", title="Charts", icon=":material/bar_chart:"),
+    st.Page("app_pages/data_source.py", title="Data source", icon=":material/database:"),
+    st.Page("app_pages/about.py", title="About", icon=":material/help:"),
+]
+page = st.navigation(pages)
+
+sidebar.load_from_url()
+sidebar.render()
+sidebar.sync_url()
+page.run()

@@ -1,0 +1,90 @@
+"""The sidebar form's model: widget values <-> Params, with no streamlit in sight.
+
+Kept apart from the widgets so that the mapping is tested directly, and the sidebar file
+reads like a description of the sidebar.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Mapping
+
+from core.params import GROUP_FLAGS, ID_PARAMS, ParamError, Params
+from core.periods import matching_preset, preset_bounds, to_epoch, to_wall_clock
+
+PREFIX = "w_"
+TEXT = ("a_src", "a_dst", "dst_group", "clid")
+NUMBERS = ("s_duration", "answered_calls")
+OPTIONS = ("use_real_billsec", "from_user_perspective", "profit_show")
+
+
+def key(name: str) -> str:
+    return PREFIX + name
+
+
+def widget_values(params: Params, tz: str, now: datetime | None = None) -> dict:
+    """Widget state that shows `params`."""
+    start, end = to_wall_clock(params.from_, tz), to_wall_clock(params.till, tz)
+    values = {
+        key("u"): params.u,
+        key("period"): matching_preset(params.from_, params.till, tz, now),
+        key("dates"): (start.date(), end.date()),
+        key("time_from"): start.time().replace(second=0),
+        key("time_till"): end.time().replace(second=0),
+        key("a_currency"): params.a_currency,
+    }
+    for group in GROUP_FLAGS:
+        values[key(f"group_by_{group}")] = getattr(params, f"group_by_{group}")
+    for name in ID_PARAMS + NUMBERS:
+        values[key(name)] = getattr(params, name)
+    for name in TEXT:
+        values[key(name)] = getattr(params, name) or ""
+    for name in OPTIONS:
+        values[key(name)] = getattr(params, name)
+    return values
+
+
+def period_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
+                        previous: Params | None = None) -> tuple[int, int]:
+    preset = state.get(key("period"), "Today")
+    if preset != "Custom" and not _dates_edited(state, previous, tz):
+        return preset_bounds(preset, tz, now)
+    dates = state.get(key("dates"))
+    if not dates or not isinstance(dates, (tuple, list)) or len(dates) != 2:
+        raise ParamError("till", "pick both the first and the last day of the period")
+    first, last = dates
+    start_clock: time = state.get(key("time_from")) or time(0, 0)
+    end_clock: time = state.get(key("time_till")) or time(23, 59)
+    # Minutes are what the picker offers; the period ends at the last second of that minute.
+    return (to_epoch(first, start_clock.replace(second=0), tz),
+            to_epoch(last, end_clock.replace(second=59), tz))
+
+
+def _dates_edited(state: Mapping, previous: Params | None, tz: str) -> bool:
+    """Whether the day or time pickers changed since the report last applied: a person who
+    edits the dates means them, so they win over a preset left as it was."""
+    if previous is None:
+        return False
+    shown = widget_values(previous, tz)
+    return any(state.get(key(k)) != shown[key(k)] for k in ("dates", "time_from", "time_till"))
+
+
+def params_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
+                        previous: Params | None = None) -> Params:
+    """Params from widget state; raises ParamError like every other entry point.
+
+    `previous` is the report last applied, whose period the pickers showed.
+    """
+    from_, till = period_from_widgets(state, tz, now, previous)
+    values: dict = {"u": (state.get(key("u")) or "").strip(), "from_": from_, "till": till,
+                    "a_currency": (state.get(key("a_currency")) or "USD").strip()}
+    for group in GROUP_FLAGS:
+        values[f"group_by_{group}"] = bool(state.get(key(f"group_by_{group}"), False))
+    for name in ID_PARAMS + NUMBERS:
+        value = state.get(key(name))
+        values[name] = None if value is None else int(value)
+    for name in TEXT:
+        values[name] = state.get(key(name)) or None
+    for name in OPTIONS:
+        values[name] = bool(state.get(key(name), False))
+    return Params(**values)
+

@@ -1,0 +1,204 @@
+"""The shared sidebar: the source in use, then every aggregate_get parameter in one form.
+
+Reports run when the form is applied, not on every keystroke. The applied parameters
+live in the URL under their aggregate_get names, so a copied URL reopens the report.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.params import (GROUP_FLAGS, PARAM_NAMES, ParamError, parse_params)
+from core.periods import PRESETS
+from ui import form, state
+from ui.form import key
+
+STREAMLIT_QUERY_KEYS = {"embed", "embed_options"}
+
+GROUP_LABELS = {
+    "user": ("Originator", "One row per originator (the user who made the call)."),
+    "device": ("Device", "One row per originating device."),
+    "terminator": ("Terminator", "One row per terminator, the group of providers that carried the call."),
+    "provider": ("Provider", "One row per provider (termination point)."),
+    "dst_group": ("Destination group", "One row per destination group, e.g. 'Lithuania Mobile'."),
+    "dst": ("Destination", "One row per destination prefix."),
+    "day": ("Day", "One row per calendar day of the call start."),
+    "hour": ("Hour", "One row per hour of day (0–23); with Day, one row per day and hour."),
+    "user_rate": ("Originator rate", "One row per per-minute rate charged to the originator."),
+    "provider_rate": ("Provider rate", "One row per per-minute rate paid to the provider."),
+}
+PATTERN_HELP = ("`%` matches any run of characters; without `%` the value must match exactly. "
+                "`_` is an ordinary character. Letter case is ignored. Empty means all.")
+
+
+# --- the URL ------------------------------------------------------------------------
+
+def load_from_url() -> None:
+    """Once per session: a URL's aggregate_get parameters set the report and its widgets."""
+    if st.session_state.get("url_loaded"):
+        return
+    st.session_state.url_loaded = True
+    query = {k: v for k, v in st.query_params.to_dict().items() if k not in STREAMLIT_QUERY_KEYS}
+    if not query:
+        return
+    query.setdefault("u", state.default_params().u)
+    try:
+        params = parse_params(query, tz=state.settings().timezone)
+    except ParamError as exc:
+        st.session_state.url_error = f"The link's {exc}. The report uses the defaults instead."
+        return
+    state.set_params(params)
+
+
+def sync_url() -> None:
+    """Keep the address bar equal to the applied report (pages and reruns may clear it)."""
+    wanted = state.current_params().to_pairs()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+# --- callbacks ------------------------------------------------------------------------
+
+def _show(params) -> None:
+    st.session_state.update(form.widget_values(params, state.settings().timezone))
+
+
+def _apply() -> None:
+    try:
+        params = form.params_from_widgets(st.session_state, state.settings().timezone,
+                                          previous=state.current_params())
+    except ParamError as exc:
+        st.session_state.form_error = str(exc)
+        return
+    st.session_state.pop("form_error", None)
+    st.session_state.pop("url_error", None)
+    state.set_params(params)
+    _show(params)
+
+
+def _reset() -> None:
+    st.session_state.pop("form_error", None)
+    st.session_state.pop("url_error", None)
+    params = state.default_params()
+    state.set_params(params)
+    _show(params)
+
+
+# --- widgets ----------------------------------------------------------------------------
+
+def _id_filter(name: str, label: str, help_text: str, options: list | None) -> None:
+    if options is None:  # the remote API cannot list names: ask for the id
+        st.number_input(f"{label} id", key=key(name), min_value=0, step=1, value=None,
+                        placeholder="all", help=help_text + " Enter the MOR id.")
+        return
+    labels = dict(options)
+    ids = [None] + [i for i, _ in options]
+    current = st.session_state.get(key(name))
+    if current is not None and current not in labels:
+        ids.append(current)
+    # None is "All": the browser shows a None value as no selection, hence the placeholder.
+    st.selectbox(label, ids, key=key(name), help=help_text, placeholder="All",
+                 format_func=lambda i: "All" if i is None else f"{labels.get(i, 'unknown')} (#{i})")
+
+
+def _acting_user(users: list | None) -> None:
+    help_text = ("The MOR user the report runs as (`u`). An admin sees all calls; a Reseller PRO "
+                 "his own users' calls at his own prices; an accountant needs the statistics permission.")
+    if users is None:
+        st.text_input("Acting user", key=key("u"), help=help_text)
+        return
+    names = [u for u, _ in users]
+    roles = dict(users)
+    if st.session_state.get(key("u")) not in names:
+        names.append(st.session_state.get(key("u")))
+    st.selectbox("Acting user", names, key=key("u"), help=help_text,
+                 format_func=lambda u: f"{u} ({roles[u]})" if u in roles else f"{u}")
+
+
+def render() -> None:
+    params = state.current_params()
+    if key("u") not in st.session_state:
+        _show(params)
+    # Two lookups, two chances: an acting user who is refused (Access Denied, not found)
+    # must still find the list of acting users to pick another one from.
+    st.session_state.pop("sidebar_error", None)
+    users = options = None
+    try:
+        users = state.acting_users()
+        options = state.choices(params.u)
+    except Exception as exc:  # the pages report the failure; the form still shows
+        st.session_state.sidebar_error = state.describe_error(exc)[0]
+
+    with st.sidebar:
+        choice = state.source_choice()
+        st.caption(f"**Source:** {'MOR server ' + choice.api_base if choice.kind == state.API else _source_name(choice)}  \n"
+                   f"**Time zone:** {state.settings().timezone} · **Answered:** {state.settings().answered_rule}")
+        with st.form("report_form", border=False):
+            _acting_user(users)
+            st.subheader("Period")
+            st.selectbox("Period", PRESETS, key=key("period"), label_visibility="collapsed",
+                         help="A preset, or Custom to use the dates and times below "
+                              f"(in the report time zone, {state.settings().timezone}).")
+            st.date_input("Days (Custom)", key=key("dates"), format="YYYY-MM-DD",
+                          help="First and last day of a Custom period.")
+            left, right = st.columns(2)
+            left.time_input("From", key=key("time_from"), step=60, help="Start time on the first day (`from`).")
+            right.time_input("Till", key=key("time_till"), step=60,
+                             help="End time on the last day (`till`), to the last second of that minute.")
+            if options is None:
+                st.text_input("Currency", key=key("a_currency"), help="`a_currency`: every money figure in this currency.")
+            else:
+                currencies = options["currencies"] or ["USD"]
+                if st.session_state.get(key("a_currency")) not in currencies:
+                    currencies = currencies + [st.session_state.get(key("a_currency"))]
+                st.selectbox("Currency", currencies, key=key("a_currency"),
+                             help="`a_currency`: every money figure is converted with its exchange rate.")
+
+            with st.expander("Group by", expanded=True):
+                if params.is_default_grouping:
+                    st.caption("None ticked: MOR's default, by originator, terminator and destination group.")
+                for group in GROUP_FLAGS:
+                    label, help_text = GROUP_LABELS[group]
+                    st.checkbox(label, key=key(f"group_by_{group}"), help=f"`group_by_{group}`: {help_text}")
+
+            with st.expander("Filters"):
+                _id_filter("s_originator_id", "Originator", "`s_originator_id`: only this user's calls.",
+                           options and options["originators"])
+                _id_filter("s_terminator_id", "Terminator", "`s_terminator_id`: only calls through this terminator's providers.",
+                           options and options["terminators"])
+                _id_filter("s_device", "Device", "`s_device`: only calls from this device.",
+                           options and options["devices"])
+                _id_filter("s_provider", "Provider", "`s_provider`: only calls through this provider.",
+                           options and options["providers"])
+                st.text_input("Source number", key=key("a_src"), help="`a_src`: the caller number. " + PATTERN_HELP)
+                st.text_input("Destination number", key=key("a_dst"), help="`a_dst`: the dialled number. " + PATTERN_HELP)
+                st.text_input("Destination group", key=key("dst_group"), help="`dst_group`: the destination group's name. " + PATTERN_HELP)
+                st.text_input("CallerID contains", key=key("clid"),
+                              help="`clid`: part of the CallerID number or name; `%` and `_` are ordinary characters.")
+                st.number_input("Billed seconds equal", key=key("s_duration"), min_value=0, step=1, value=None,
+                                placeholder="any", help="`s_duration`: only calls whose billsec is exactly this.")
+
+            with st.expander("Options"):
+                st.checkbox("Real billsec", key=key("use_real_billsec"),
+                            help="`use_real_billsec`: Duration sums the unrounded real billsec.")
+                st.checkbox("From user perspective", key=key("from_user_perspective"),
+                            help="`from_user_perspective`: count each user call once, not once per failover attempt.")
+                st.number_input("Answered calls at least", key=key("answered_calls"), min_value=0, step=1,
+                                value=None, placeholder="no threshold",
+                                help="`answered_calls`: hide rows with fewer answered calls.")
+                st.checkbox("Show profit", key=key("profit_show"),
+                            help="`profit_show`: add profit, margin and markup.")
+
+            st.form_submit_button("Run report", type="primary", on_click=_apply, width="stretch")
+        st.button("Reset to defaults", on_click=_reset, width="stretch")
+        if st.session_state.get("url_error"):  # said once, where every page shows it
+            st.error(st.session_state.pop("url_error"))
+        if st.session_state.get("form_error"):
+            st.error(st.session_state.form_error)
+        if st.session_state.get("sidebar_error"):
+            st.warning("Names for the filters could not be listed, so ids are asked for instead: "
+                       + st.session_state.sidebar_error)
+
+
+def _source_name(choice) -> str:
+    from core.sources.db import safe_url
+    return "demo database" if choice.kind == state.DEMO else f"database {safe_url(choice.url)}"

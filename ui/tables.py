@@ -1,0 +1,72 @@
+"""How a Report looks in st.dataframe: labels, formats and MOR's colouring.
+
+Values stay numeric underneath (so columns sort as numbers); a pandas Styler supplies
+the shown text and the colours.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import formatting
+from core.report import COUNTS, DURATIONS, MONEY, PERCENTS, Report
+
+RED, YELLOW = "background-color: #f8d7da", "background-color: #fff3cd"
+MAX_BROWSER_ROWS = 5000
+
+
+def asr_colour(value) -> str:
+    """MOR: ASR under 10 % red, 10–20 % yellow."""
+    return RED if value < 10 else YELLOW if value < 20 else ""
+
+
+def acd_colour(value) -> str:
+    """MOR: ACD under 2:00 red, 2:00–3:00 yellow."""
+    return RED if value < 120 else YELLOW if value < 180 else ""
+
+
+def profit_colour(value) -> str:
+    return RED if value < 0 else ""
+
+
+def styled(report: Report, frame: pd.DataFrame):
+    formats = {}
+    for column in frame.columns:
+        if column in DURATIONS:
+            formats[column] = formatting.hms
+        elif column in MONEY:
+            formats[column] = lambda v, c=report.currency: formatting.money(v, c)
+        elif column in PERCENTS or column == "pdd":
+            formats[column] = "{:.2f}"
+        elif column in COUNTS:
+            formats[column] = "{:,}"
+        elif column in ("user_rate", "provider_rate"):
+            formats[column] = "{:.4f}"
+    styler = frame.style.format(formats)
+    for column, colour in (("asr", asr_colour), ("acd", acd_colour), ("profit", profit_colour)):
+        if column in frame:
+            styler = styler.map(colour, subset=[column])
+    return styler
+
+
+def column_config(report: Report) -> dict:
+    config = {c: st.column_config.Column(report.label(c)) for c in report.columns}
+    for column in ("originator_id", "device_id", "terminator_id", "provider_id", "dst_group_id"):
+        if column in config:
+            config[column] = st.column_config.NumberColumn(report.label(column), format="%d")
+    return config
+
+
+def show_rows(report: Report) -> None:
+    frame = report.rows
+    if len(frame) > MAX_BROWSER_ROWS:
+        st.info(f"Showing the first {MAX_BROWSER_ROWS:,} of {len(frame):,} rows; "
+                "the downloads below carry every row.")
+        frame = frame.head(MAX_BROWSER_ROWS)
+    st.dataframe(styled(report, frame), column_config=column_config(report), hide_index=True,
+                 key="aggregates_table")
+
+
+def show_totals(report: Report) -> None:
+    totals = pd.DataFrame([report.totals])
+    st.dataframe(styled(report, totals), column_config=column_config(report), hide_index=True)

@@ -1,0 +1,70 @@
+"""Pieces every report page shows: the run with its feedback, headline metrics, downloads."""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import exports, formatting
+from core.params import Params
+from core.periods import to_wall_clock
+from core.report import Report
+from ui import state
+
+
+def period_text(params: Params) -> str:
+    tz = state.settings().timezone
+    start, end = to_wall_clock(params.from_, tz), to_wall_clock(params.till, tz)
+    return f"{start:%Y-%m-%d %H:%M:%S} – {end:%Y-%m-%d %H:%M:%S} ({tz})"
+
+
+def current_report() -> Report | None:
+    """Run (or fetch from cache) the applied report; show any failure and return None."""
+    params = state.current_params()
+    started = time.perf_counter()
+    try:
+        with st.spinner("Running the report…", show_time=True):
+            report = state.run_report(params)
+    except Exception as exc:  # every failure becomes a message, never a traceback
+        message, hint = state.describe_error(exc)
+        st.error(f"**{message}**" + (f"  \n{hint}" if hint else ""))
+        return None
+    elapsed = time.perf_counter() - started
+    st.caption(f"{period_text(params)} · acting as **{params.u}** · {report.currency} · "
+               f"{len(report.rows):,} rows · {elapsed:.2f} s")
+    return report
+
+
+def active_filters(params: Params) -> list[str]:
+    names = ("s_originator_id", "s_terminator_id", "s_device", "s_provider", "a_src", "a_dst",
+             "s_duration", "dst_group", "clid", "answered_calls")
+    return [f"{n}={getattr(params, n)}" for n in names if getattr(params, n) is not None]
+
+
+def empty_state(report: Report) -> None:
+    params = state.current_params()
+    filters = active_filters(params)
+    why = f"No calls match in {period_text(params)}"
+    why += f" with {', '.join(filters)}." if filters else "."
+    st.info(why + " Widen the period (the sidebar's presets), relax the filters, or check the "
+                  "acting user's scope on the Data source page.", icon=":material/search_off:")
+
+
+def headline(report: Report) -> None:
+    t = report.totals
+    cells = [("Calls", f"{t['total_calls']:,}"), ("ASR", f"{t['asr']:.2f} %"), ("ACD", formatting.hms(t["acd"]))]
+    if "billed_originator" in t:
+        cells += [("Billed originator", formatting.money(t["billed_originator"], report.currency)),
+                  ("Billed terminator", formatting.money(t["billed_terminator"], report.currency))]
+    if "profit" in t:
+        cells += [("Profit", formatting.money(t["profit"], report.currency)), ("Margin", f"{t['margin']:.2f} %")]
+    for column, (label, value) in zip(st.columns(len(cells)), cells):
+        column.metric(label, value)
+
+
+def downloads(report: Report, stem: str = "aggregate") -> None:
+    columns = st.columns(len(exports.EXPORTERS) + 2)
+    for column, (name, exporter) in zip(columns, exports.EXPORTERS.items()):
+        column.download_button(f"Download {name.upper()}", exports.export(report, name),
+                               file_name=exports.filename(report, name, stem), mime=exporter.mime,
+                               key=f"download_{stem}_{name}", icon=":material/download:")
