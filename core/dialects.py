@@ -29,6 +29,12 @@ class hour_of(FunctionElement):
     inherit_cache = True
 
 
+def _format(compiler, text: str) -> str:
+    """A format literal with '%' in it, as the driver must receive it: doubled for the
+    'format'/'pyformat' drivers (pymysql), which would otherwise read '%Y' as a placeholder."""
+    return compiler.post_process_text(text)
+
+
 @compiles(day_of)
 def _day_default(element, compiler, **kw):
     return "substr(CAST(%s AS VARCHAR), 1, 10)" % compiler.process(element.clauses, **kw)
@@ -36,18 +42,21 @@ def _day_default(element, compiler, **kw):
 
 @compiles(day_of, "sqlite")
 def _day_sqlite(element, compiler, **kw):
-    return "strftime('%%Y-%%m-%%d', %s)" % compiler.process(element.clauses, **kw)
+    return "strftime(%s, %s)" % (_format(compiler, "'%Y-%m-%d'"),
+                                 compiler.process(element.clauses, **kw))
 
 
 @compiles(day_of, "mysql")
 @compiles(day_of, "mariadb")
 def _day_mysql(element, compiler, **kw):
-    return "DATE_FORMAT(%s, '%%Y-%%m-%%d')" % compiler.process(element.clauses, **kw)
+    return "DATE_FORMAT(%s, %s)" % (compiler.process(element.clauses, **kw),
+                                    _format(compiler, "'%Y-%m-%d'"))
 
 
 @compiles(day_of, "duckdb")
 def _day_duckdb(element, compiler, **kw):
-    return "strftime(CAST(%s AS TIMESTAMP), '%%Y-%%m-%%d')" % compiler.process(element.clauses, **kw)
+    return "strftime(CAST(%s AS TIMESTAMP), %s)" % (compiler.process(element.clauses, **kw),
+                                                    _format(compiler, "'%Y-%m-%d'"))
 
 
 @compiles(hour_of)
@@ -57,7 +66,8 @@ def _hour_default(element, compiler, **kw):
 
 @compiles(hour_of, "sqlite")
 def _hour_sqlite(element, compiler, **kw):
-    return "CAST(strftime('%%H', %s) AS INTEGER)" % compiler.process(element.clauses, **kw)
+    return "CAST(strftime(%s, %s) AS INTEGER)" % (_format(compiler, "'%H'"),
+                                                  compiler.process(element.clauses, **kw))
 
 
 @compiles(hour_of, "mysql")

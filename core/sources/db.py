@@ -6,6 +6,7 @@ every id filter are checked, so invalid input never reaches the big query.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -34,9 +35,15 @@ def safe_url(url) -> str:
 
 
 def open_engine(url: str) -> Engine:
-    """An engine for reading a MOR database, failing early with a clear message."""
+    """An engine for reading a MOR database, failing early with a clear message.
+
+    A password never has to travel on a command line: a URL without one takes
+    $MOR_DB_PASSWORD when that is set.
+    """
     try:
         parsed = make_url(url)
+        if parsed.password is None and parsed.username and os.environ.get("MOR_DB_PASSWORD"):
+            parsed = parsed.set(password=os.environ["MOR_DB_PASSWORD"])
     except ArgumentError:
         raise SourceUnavailable(f"'{url}' is not a database URL",
                                 hint="use e.g. sqlite:///data/demo.sqlite, "
@@ -117,7 +124,10 @@ class DatabaseSource:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("report SQL:\n%s", stmt.compile(dialect=self.engine.dialect))
                 result = conn.execute(stmt)
-                sums = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+                # Plain tuples: pandas probes each Row for namedtuple/dataclass attributes,
+                # which costs SQLAlchemy a key-lookup failure per row and column.
+                sums = pd.DataFrame([tuple(r) for r in result.fetchall()],
+                                    columns=list(result.keys()))
         except ReportError:
             raise
         except DBAPIError as exc:
@@ -132,6 +142,29 @@ class DatabaseSource:
                                 profit_show=params.profit_show, money_visible=user.sees_money,
                                 source=self.describe())
 
+    def choices(self, username: str, settings: Settings) -> dict[str, list]:
+        """What the sidebar offers, within the acting user's scope: (id, label) pairs."""
+        try:
+            with self.engine.connect() as conn:
+                user = acting_user(conn, username, settings)
+                return _choices(conn, user)
+        except ReportError:
+            raise
+        except SQLAlchemyError as exc:
+            raise SourceUnavailable(f"cannot read {self.name}: {_first_line(getattr(exc, 'orig', exc))}") from None
+
+    def acting_users(self) -> list[tuple[str, str]]:
+        """Usernames that may run the report, with their MOR user type."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(users.c.username, users.c.usertype, users.c.own_providers)
+                                    .where(users.c.usertype.in_(("admin", "reseller", "accountant")))
+                                    .order_by(users.c.id)).all()
+        except SQLAlchemyError as exc:
+            raise SourceUnavailable(f"cannot read {self.name}: {_first_line(getattr(exc, 'orig', exc))}") from None
+        return [(r.username, "Reseller PRO" if r.usertype == "reseller" and r.own_providers
+                 else r.usertype) for r in rows]
+
     def acting_user(self, username: str, settings: Settings) -> ActingUser:
         with self.engine.connect() as conn:
             return acting_user(conn, username, settings)
@@ -145,6 +178,30 @@ class DatabaseSource:
             raise SourceUnavailable(f"cannot read {self.name}: {_first_line(getattr(exc, 'orig', exc))}",
                                     hint="check the URL, that the server runs, and the account's rights") from None
         return f"{self.name}: {n:,} call records, newest {newest or '—'}"
+
+
+def _choices(conn: Connection, user: ActingUser) -> dict[str, list]:
+    def pairs(stmt):
+        return [(int(r[0]), str(r[1])) for r in conn.execute(stmt)]
+
+    full_name = func.trim(func.coalesce(users.c.first_name, "") + " " + func.coalesce(users.c.last_name, ""))
+    originators = select(users.c.id, func.coalesce(func.nullif(full_name, ""), users.c.username)
+                         ).where(users.c.id > 0).order_by(users.c.id)
+    device_owner = select(users.c.id).where(users.c.owner_id == user.id).scalar_subquery()
+    device_label = func.coalesce(func.nullif(devices.c.description, ""),
+                                 devices.c.device_type + "/" + devices.c.name)
+    devices_stmt = select(devices.c.id, device_label).order_by(devices.c.id)
+    if user.is_reseller:
+        originators = originators.where(users.c.owner_id == user.id)
+        devices_stmt = devices_stmt.where(devices.c.user_id.in_(device_owner))
+    return {
+        "originators": pairs(originators),
+        "terminators": pairs(select(terminators.c.id, terminators.c.name).order_by(terminators.c.name)),
+        "devices": pairs(devices_stmt),
+        "providers": pairs(select(providers.c.id, providers.c.name).order_by(providers.c.name)),
+        "currencies": [r[0].upper() for r in conn.execute(
+            select(currencies.c.name).where(currencies.c.active != 0).order_by(currencies.c.id))],
+    }
 
 
 def _first_line(exc) -> str:
