@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--user", help="acting MOR username (default admin)")
     report.add_argument("--timezone", default="UTC", help="report time zone, IANA name (default UTC)")
     report.add_argument("--answered-rule", choices=ANSWERED_RULES, default="disposition")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--format", choices=("table", "csv", "json", "xml"), default="table")
     report.add_argument("--output", help="write to this file instead of standard output")
     report.add_argument("params", nargs="*", metavar="name=value")
     report.set_defaults(func=cmd_report)

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Callable
+from xml.sax.saxutils import escape as _xml_escape
 
 from .report import Report
 
@@ -112,3 +113,42 @@ def filename(report: Report, fmt: str, stem: str = "aggregate") -> str:
     start = datetime.fromtimestamp(report.from_, timezone.utc).strftime("%Y%m%d")
     end = datetime.fromtimestamp(report.till, timezone.utc).strftime("%Y%m%d")
     return f"{stem}_{start}-{end}_{report.currency}.{EXPORTERS[fmt].extension}"
+
+
+# --- XML: MOR's aggregate_get answer (spec section 8), as core.server sends it ----------
+
+# Characters XML 1.0 cannot carry at all, even escaped; a label holding one gets U+FFFD.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_value(value) -> str:
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)  # unrounded: the shortest text that reads back as the same number
+    # A raw CR would come back as LF (XML normalises line ends), so it travels as &#13;.
+    return _xml_escape(_XML_INVALID.sub("\ufffd", str(value)), {"\r": "&#13;"})
+
+
+def _xml_elements(items, indent: str) -> str:
+    return "".join(f"{indent}<{name}>{_xml_value(value)}</{name}>\n" for name, value in items)
+
+
+def to_xml(report: Report) -> str:
+    """<page><aggregates><aggregate>…</aggregate></aggregates><totals>…</totals></page>."""
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', "<page>\n", "  <aggregates>\n"]
+    for record in _records(report):
+        parts.append("    <aggregate>\n")
+        parts.append(_xml_elements(((c, record.get(c)) for c in report.columns), " " * 6))
+        parts.append("    </aggregate>\n")
+    parts.append("  </aggregates>\n  <totals>\n")
+    parts.append(_xml_elements(report.totals.items(), " " * 4))
+    parts.append("  </totals>\n</page>\n")
+    return "".join(parts)
+
+
+EXPORTERS["xml"] = Exporter("xml", "xml", "application/xml", to_xml)

@@ -1,0 +1,208 @@
+"""A MOR-compatible aggregate_get server over any MOR-schema database (spec section 8).
+
+`python -m core serve --db URL` answers POST {prefix}/api/aggregate_get as MOR X18 would:
+the same checks in the same words, errors in MOR's envelope with HTTP 200, success in the
+XML of core.exports.to_xml. Reports come from DatabaseSource, which only SELECTs; the
+connection is made read-only as well where the engine allows it. Flask and waitress are
+imported when serving, not on every command.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import sys
+import time
+from xml.sax.saxutils import escape
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import AccessDenied, NotFound, ReportError
+from .exports import to_xml
+from .params import SERVER_IGNORED, ParamError, parse_params
+from .schema import conflines, users
+from .settings import ANSWERED_RULES, Settings
+from .sources.db import DatabaseSource, open_engine
+from .sources.mor_api import ENDPOINT, mor_hash
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024  # an aggregate_get form is well under 2 KB
+SWITCHES = ("Allow_API", "Allow_GET_API", "API_Disable_hash_checking", "API_Secret_Key")
+
+
+class Refusal(Exception):
+    """A request MOR would refuse: its text goes into the error envelope."""
+
+
+def envelope(text: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<page>\n  <status>\n'
+            f"    <error>{escape(text)}</error>\n  </status>\n</page>\n")
+
+
+def settings_of(conn, owner_id: int) -> dict[str, str]:
+    """The API conflines of one owner: 0 for the admin's (system) settings."""
+    rows = conn.execute(select(conflines.c.name, conflines.c.value)
+                        .where(conflines.c.owner_id == owner_id,
+                               conflines.c.name.in_(SWITCHES))).all()
+    return {name: (value or "").strip() for name, value in rows}
+
+
+def authenticate(conn, values: dict[str, str], method: str) -> None:
+    """MOR's checks, in MOR's words, before any report runs.
+
+    The switches are the admin's. The hash is checked against a reseller's own
+    API_Secret_Key when he has set one, else against the admin's; every other role uses
+    the admin's, as MOR keeps one system key.
+    """
+    system = settings_of(conn, 0)
+    if system.get("Allow_API") != "1":
+        raise Refusal("API Requests are disabled")
+    if method == "GET" and system.get("Allow_GET_API") != "1":
+        raise Refusal("GET Requests are disabled")
+    username = values.get("u", "")
+    user = conn.execute(select(users.c.id, users.c.usertype)
+                        .where(users.c.username == username)).first() if username else None
+    if user is None:
+        raise Refusal("Bad login")
+    if system.get("API_Disable_hash_checking") == "1":
+        return
+    key = system.get("API_Secret_Key", "")
+    if (user.usertype or "").lower() == "reseller":
+        key = settings_of(conn, user.id).get("API_Secret_Key") or key
+    if not key:
+        raise Refusal("API must have Secret Key")
+    given = values.get("hash", "").strip().lower().encode("ascii", "replace")
+    if not hmac.compare_digest(given, mor_hash(key).encode("ascii")):
+        raise Refusal("Incorrect hash")
+
+
+def read_only(engine: Engine) -> Engine:
+    """Make every new connection refuse writes, where the engine has a switch for it
+    (SQLite, MySQL/MariaDB); on DuckDB the SELECT-only code is the guard."""
+    statement = {"sqlite": "PRAGMA query_only = ON",
+                 "mysql": "SET SESSION TRANSACTION READ ONLY",
+                 "mariadb": "SET SESSION TRANSACTION READ ONLY"}.get(engine.url.get_backend_name())
+    if statement:
+        @event.listens_for(engine, "connect")
+        def _refuse_writes(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+    return engine
+
+
+def normalise_prefix(prefix: str) -> str:
+    text = "/" + (prefix or "").strip().strip("/")
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", text):
+        raise ParamError("prefix", f"'{prefix}' is not a URL path; use e.g. /billing")
+    return "" if text == "/" else text
+
+
+def create_app(source: DatabaseSource, settings: Settings | None = None,
+               prefix: str = "/billing"):
+    """The Flask app answering {prefix}/api/aggregate_get."""
+    from flask import Flask, Response, request
+    from werkzeug.exceptions import HTTPException
+
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+
+    def xml(body: str, status: int = 200) -> Response:
+        return Response(body, status=status, mimetype="application/xml")
+
+    @app.route(normalise_prefix(prefix) + ENDPOINT, methods=["GET", "POST"])
+    def aggregate_get():
+        started = time.perf_counter()
+        pairs = list(request.args.items(multi=True))
+        if request.method == "POST":
+            pairs += list(request.form.items(multi=True))
+        values = {}
+        for name, value in pairs:
+            values.setdefault(name, value)
+        try:
+            with source.engine.connect() as conn:
+                authenticate(conn, values, request.method)
+            params = parse_params([(k, v) for k, v in pairs if k != "hash"],
+                                  tz=settings.timezone, ignore=SERVER_IGNORED)
+            report = source.run(params, settings)
+        except (Refusal, ParamError, AccessDenied, NotFound) as refusal:
+            log.info("aggregate_get u=%s refused: %s", values.get("u", ""), refusal)
+            return xml(envelope(str(refusal)))
+        except (ReportError, SQLAlchemyError) as exc:
+            log.warning("aggregate_get u=%s failed: %s", values.get("u", ""), exc)
+            return xml(envelope("The report database is unavailable"), 503)
+        log.info("aggregate_get u=%s: %d rows in %.3f s", params.u, len(report.rows),
+                 time.perf_counter() - started)
+        return xml(to_xml(report))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):  # 404, 405, 413…: MOR's envelope, with the HTTP status
+        return xml(envelope(exc.name), exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):  # logged here, never shown to the client
+        log.exception("aggregate_get failed")
+        return xml(envelope("Internal error"), 500)
+
+    return app
+
+
+def create_server(app, host: str = "127.0.0.1", port: int = 8080, threads: int = 8):
+    """A waitress server for `app` (port 0: any free port); `.run()` serves, `.close()` stops."""
+    from waitress import create_server as waitress_server
+    return waitress_server(app, host=host, port=port, threads=threads,
+                           max_request_body_size=MAX_BODY, ident="mor-aggregate-get")
+
+
+def listening_url(server, prefix: str) -> str:
+    host = server.effective_host
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"http://{host}:{server.effective_port}{normalise_prefix(prefix)}{ENDPOINT}"
+
+
+def cmd_serve(args) -> int:
+    settings = Settings(timezone=args.timezone, answered_rule=args.answered_rule)
+    if not 0 <= args.port <= 65535:
+        raise ParamError("port", f"{args.port} is not a TCP port (0-65535)")
+    if args.threads < 1:
+        raise ParamError("threads", f"{args.threads}: at least 1 is needed")
+    prefix = normalise_prefix(args.prefix)
+    url = args.db
+    if not url:
+        from .demo import ensure_demo
+        url = ensure_demo(progress=lambda m: print(m, file=sys.stderr))
+    source = DatabaseSource(read_only(open_engine(url)))
+    app = create_app(source, settings, prefix)
+    try:
+        server = create_server(app, args.host, args.port, args.threads)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+    print(f"Serving MOR aggregate_get on {listening_url(server, prefix)} "
+          f"from {source.describe()}", file=sys.stderr, flush=True)
+    try:
+        server.run()
+    finally:
+        server.close()
+    return 0
+
+
+def register(subparsers) -> None:
+    serve = subparsers.add_parser(
+        "serve", help="answer MOR's aggregate_get API over a MOR database",
+        description="Answer POST {prefix}/api/aggregate_get as MOR does, over any MOR-schema "
+                    "database (read only). GET is answered only when the Allow_GET_API "
+                    "confline is 1.")
+    serve.add_argument("--db", help="SQLAlchemy URL of a MOR database (default: the demo database)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free port)")
+    serve.add_argument("--prefix", default="/billing", help="path before /api (default /billing)")
+    serve.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
+    serve.add_argument("--timezone", default="UTC", help="report time zone, IANA name (default UTC)")
+    serve.add_argument("--answered-rule", choices=ANSWERED_RULES, default="disposition")
+    serve.set_defaults(func=cmd_serve)
