@@ -69,7 +69,8 @@ if test.button("Test connection", icon=":material/network_check:"):
 if use.button("Use this source and these rules", type="primary", icon=":material/check:"):
     if choice.kind == API and choice.api_user:
         state.set_params(state.current_params().with_(u=choice.api_user))
-    state.set_source_choice(choice) if choice != current else None
+    if choice != current:
+        state.set_source_choice(choice)
     st.session_state.settings = new_settings
     st.session_state.pop("w_u", None)
     st.rerun()

@@ -86,8 +86,8 @@ def source_choice() -> SourceChoice:
 
 
 def set_source_choice(choice: SourceChoice) -> None:
+    """Switch sources; the report's parameters stay, so the same report runs on the new one."""
     st.session_state.source_choice = choice
-    st.session_state.pop("report_params", None)
 
 
 def settings() -> Settings:
