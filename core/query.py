@@ -152,7 +152,7 @@ def counted_calls(params: Params, user: ActingUser, settings: Settings):
         # Keep the newest counted attempt of each user call; a record with no uniqueid is
         # a call of its own. Filters apply first, so a filtered-out last attempt lets the
         # one before it count.
-        newest_first = func.row_number().over(partition_by=calls.c.uniqueid,
+        newest_first = func.row_number().over(partition_by=dialects.exact_text(calls.c.uniqueid),
                                               order_by=calls.c.id.desc())
         columns += [newest_first.label("attempt_rank"), calls.c.uniqueid.label("uniqueid")]
         attempts = select(*columns).select_from(source).where(*conditions).subquery("attempts")

@@ -155,3 +155,21 @@ def test_matches_on_null(make_db):
 def test_escape_like():
     assert dialects.escape_like("a_b%c!d") == "a!_b%c!!d"
     assert dialects.escape_like("") == ""
+
+
+def test_failover_attempts_merge_only_on_the_exact_uniqueid(make_db):
+    """'AB' and 'ab' are two user calls on every engine, whatever MySQL's collation folds."""
+    from core.params import Params
+    from core.settings import Settings
+    from core.sources.db import DatabaseSource
+
+    engine = make_db({
+        "users": [dict(id=0, username="admin", usertype="admin"), dict(id=10, username="u", usertype="user")],
+        "currencies": [dict(id=1, name="USD", exchange_rate=1)],
+        "calls": [dict(id=1, calldate="2024-03-15 10:00:00", user_id=10, uniqueid="AB"),
+                  dict(id=2, calldate="2024-03-15 10:00:05", user_id=10, uniqueid="ab"),
+                  dict(id=3, calldate="2024-03-15 10:00:09", user_id=10, uniqueid="ab")],
+    })
+    params = Params(u="admin", from_=1710460800, till=1710547199, from_user_perspective=True)
+    report = DatabaseSource(engine).run(params, Settings())
+    assert report.totals["total_calls"] == 2  # 'AB' (id 1) and 'ab' (ids 2, 3 -> 3)
