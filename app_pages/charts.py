@@ -27,11 +27,14 @@ def show(result, caption: str, key: str) -> None:
 metrics = [m for m in report.metric_columns if m != "pdd"]
 top, shares, series, heat = st.tabs(["Top groups", "Shares", "Over time", "Day × hour"])
 with top:
-    left, right = st.columns([3, 1])
+    left, middle, right = st.columns([3, 1, 1])
     metric = left.selectbox("Metric", metrics, format_func=report.label, key="top_metric",
                             index=metrics.index("profit") if "profit" in metrics else 0)
-    n = right.number_input("How many", 3, 50, 10, key="top_n")
-    show(charts.top_groups(report, metric, n), "The largest rows of the report by the chosen metric.", "top")
+    n = middle.number_input("How many", 3, 50, 10, key="top_n")
+    end = right.radio("Which", ["Largest", "Smallest"], key="top_end", horizontal=True,
+                      help="Smallest profit shows who lost money.")
+    show(charts.top_groups(report, metric, n, smallest=end == "Smallest"),
+         "Rows of the report ranked by the chosen metric; negative values in red.", "top")
 with shares:
     left, right = st.columns(2)
     dimension = left.selectbox("By", list(charts.DIMENSIONS), key="share_dim",

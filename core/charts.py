@@ -41,16 +41,22 @@ def rollup(report: Report, keys: list[str]) -> pd.DataFrame:
     return derive(summed).drop(columns=["pdd"], errors="ignore")
 
 
-def top_groups(report: Report, metric: str, n: int = 10):
+def top_groups(report: Report, metric: str, n: int = 10, smallest: bool = False):
+    """The n largest (or smallest: who lost money) rows by a metric; negatives drawn red."""
     if report.empty:
         return None, "The report has no rows."
     if metric not in report.rows:
         return None, f"This report has no {report.label(metric)} column."
-    data = report.rows.assign(group=_label_of(report)).nlargest(n, metric)[["group", metric]]
-    fig = px.bar(data.iloc[::-1], x=metric, y="group", orientation="h",
+    rows = report.rows.assign(group=_label_of(report))
+    data = (rows.nsmallest(n, metric) if smallest else rows.nlargest(n, metric))[["group", metric]]
+    sign = data[metric].map(lambda v: "negative" if v < 0 else "positive")
+    which = "Bottom" if smallest else "Top"
+    fig = px.bar(data.iloc[::-1], x=metric, y="group", orientation="h", color=sign.iloc[::-1],
+                 color_discrete_map={"positive": "#1f6feb", "negative": "#d1242f"},
                  labels={metric: f"{report.label(metric)}", "group": ""},
-                 title=f"Top {min(n, len(data))} by {report.label(metric)}")
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), height=max(300, 28 * len(data) + 100))
+                 title=f"{which} {min(n, len(data))} by {report.label(metric)}")
+    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), showlegend=False,
+                      height=max(300, 28 * len(data) + 100))
     return fig, data.reset_index(drop=True)
 
 

@@ -58,8 +58,10 @@ def headline(report: Report) -> None:
                   ("Billed terminator", formatting.money(t["billed_terminator"], report.currency))]
     if "profit" in t:
         cells += [("Profit", formatting.money(t["profit"], report.currency)), ("Margin", f"{t['margin']:.2f} %")]
-    for column, (label, value) in zip(st.columns(len(cells)), cells):
-        column.metric(label, value)
+    per_row = 4  # money with its currency code needs the room
+    for start in range(0, len(cells), per_row):
+        for column, (label, value) in zip(st.columns(per_row), cells[start:start + per_row]):
+            column.metric(label, value)
 
 
 def downloads(report: Report, stem: str = "aggregate") -> None:
