@@ -4,8 +4,8 @@ from zoneinfo import available_timezones
 import streamlit as st
 
 from core.settings import ANSWERED_RULES, Settings
-from ui import state
-from ui.state import API, DEMO, SECRETS, SourceChoice
+from ui import state, view
+from ui.state import API, COPY, DEMO, SECRETS, SourceChoice
 
 st.title("Data source")
 current = state.source_choice()
@@ -14,6 +14,7 @@ secrets_api = state.secrets_api()
 
 KINDS = {DEMO: "Demo database (built on first use)",
          SECRETS: "MOR database from .streamlit/secrets.toml ([connections.mor])",
+         COPY: "DuckDB analytics copy of a MOR database (fast at millions of calls)",
          API: "MOR server through its API (aggregate_get, MOR X18 or later)"}
 kind = st.radio("Read reports from", list(KINDS), format_func=KINDS.get,
                 index=list(KINDS).index(current.kind), key="source_kind")
@@ -28,6 +29,12 @@ elif kind == SECRETS:
                    "`.streamlit/secrets.toml.example` and fill in your MOR database (a read-only "
                    "account is enough).", icon=":material/key_off:")
     choice = SourceChoice(kind=SECRETS, url=secrets_url)
+elif kind == COPY:
+    url = st.text_input("Analytics copy", value=current.url if current.kind == COPY else state.copy_url(),
+                        help="A DuckDB file made by `python -m core sync --from <MOR database URL> "
+                             "--to duckdb:///data/mor.duckdb`; re-run the sync (e.g. from cron) to refresh it.")
+    choice = SourceChoice(kind=COPY, url=url.strip())
+    view.freshness_panel(choice.url)
 else:
     base = st.text_input("MOR server", value=current.api_base or secrets_api.get("base", ""),
                          placeholder="https://mor.example.com/billing",

@@ -201,4 +201,8 @@ def render() -> None:
 
 def _source_name(choice) -> str:
     from core.sources.db import safe_url
-    return "demo database" if choice.kind == state.DEMO else f"database {safe_url(choice.url)}"
+    if choice.kind == state.DEMO:
+        return "demo database"
+    if choice.kind == state.COPY:
+        return f"analytics copy {safe_url(choice.url)}"
+    return f"database {safe_url(choice.url)}"

@@ -18,7 +18,7 @@ from core.params import Params, today_bounds
 from core.report import Report
 from core.settings import Settings, SettingsError
 
-DEMO, SECRETS, API = "demo", "secrets", "api"
+DEMO, SECRETS, COPY, API = "demo", "secrets", "copy", "api"
 REPORT_TTL = 600
 
 
@@ -60,6 +60,23 @@ def secrets_db_url() -> str:
                           host=conf.get("host"), port=conf.get("port"),
                           database=conf.get("database")).render_as_string(hide_password=False)
     return ""
+
+
+def copy_url() -> str:
+    """The DuckDB analytics copy: [connections.analytics] url, else data/mor.duckdb."""
+    conf = _secrets_section("connections.analytics")
+    return str(conf.get("url") or os.environ.get("MOR_COPY_URL", "duckdb:///data/mor.duckdb"))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _cached_freshness(url: str) -> dict:
+    from core.sync import freshness
+    return freshness(_database_source(url).engine)
+
+
+def freshness(url: str) -> dict:
+    """Newest call and last sync of a database (cached a minute: it counts every call)."""
+    return _cached_freshness(url)
 
 
 def secrets_api() -> dict:

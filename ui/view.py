@@ -70,3 +70,19 @@ def downloads(report: Report, stem: str = "aggregate") -> None:
         column.download_button(f"Download {name.upper()}", exports.export(report, name),
                                file_name=exports.filename(report, name, stem), mime=exporter.mime,
                                key=f"download_{stem}_{name}", icon=":material/download:")
+
+
+def freshness_panel(url: str) -> None:
+    """How current the copy is: its newest call and the last sync."""
+    try:
+        fresh = state.freshness(url)
+    except Exception as exc:
+        message, hint = state.describe_error(exc)
+        st.warning(f"{message}  \n{hint or 'Build the copy with `python -m core sync`.'}",
+                   icon=":material/sync_problem:")
+        return
+    newest, synced = fresh["newest_call"], fresh["last_sync"]
+    left, middle, right = st.columns(3)
+    left.metric("Call records", f"{fresh['calls']:,}")
+    middle.metric("Newest call", f"{newest:%Y-%m-%d %H:%M}" if newest else "—")
+    right.metric("Last sync (UTC)", f"{synced:%Y-%m-%d %H:%M}" if synced else "never")
