@@ -50,3 +50,4 @@ demo: venv
 
 bench: venv
 	$(PY) -m bench
+	$(PY) -m bench.app_cache

@@ -1,0 +1,54 @@
+"""The app's cache: how long a repeated report takes when st.cache_data serves it.
+
+`python -m bench.app_cache [DB_URL …]` runs the month report through the app's own cached
+function (ui.state._cached_report, outside a Streamlit server, with Streamlit's in-memory
+cache store) once cold and several times warm, and prints the times.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+
+from core.params import Params
+from core.settings import Settings
+from core.sources.db import DatabaseSource
+
+MONTH = (int(datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()),
+         int(datetime(2024, 6, 30, 23, 59, 59, tzinfo=timezone.utc).timestamp()))
+DEFAULT_URLS = ("sqlite:///bench/cache/demo_1M_20240701_s7.sqlite",
+                "duckdb:///bench/cache/demo_1M_20240701_s7.duckdb")
+
+
+def measure(url: str, repeats: int = 20) -> dict:
+    from ui.state import _cached_report  # the very function the pages call
+    source = DatabaseSource(url)
+    params = Params(u="admin", from_=MONTH[0], till=MONTH[1], profit_show=True)
+    settings = Settings()
+    key = ("bench", url)
+
+    def once() -> float:
+        started = time.perf_counter()
+        report = _cached_report(key, params.cache_key(), settings.cache_key(), source, params, settings)
+        assert len(report.rows) > 0
+        return time.perf_counter() - started
+
+    cold = once()
+    warm = [once() for _ in range(repeats)]
+    return {"url": url, "cold": cold, "warm_median": statistics.median(warm), "warm_max": max(warm),
+            "rows": len(_cached_report(key, params.cache_key(), settings.cache_key(), source, params, settings).rows)}
+
+
+def main(argv: list[str]) -> int:
+    import logging
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    for url in argv or DEFAULT_URLS:
+        r = measure(url)
+        print(f"{r['url']}: {r['rows']} rows; first run {r['cold'] * 1000:.0f} ms; "
+              f"from cache median {r['warm_median'] * 1000:.1f} ms, max {r['warm_max'] * 1000:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
