@@ -13,7 +13,6 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.params import GROUP_FLAGS, Params
@@ -21,9 +20,9 @@ from core.periods import preset_bounds
 from tests.fixture_small import FROM, TILL, epoch
 from tests.reference import KEY_COLUMNS
 from tests.small_db import build_small_sqlite
+from tests.app_driver import APP, app_environment, healthy, open_app
 from ui.state import SECRETS
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TITLES = {"app_pages/aggregates.py": "Aggregates", "app_pages/charts.py": "Charts",
           "app_pages/data_source.py": "Data source", "app_pages/about.py": "About these reports"}
 PAGES = tuple(TITLES)
@@ -38,35 +37,11 @@ def small_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, small_db):
-    """The app's demo database is the small fixture; UTC; no cache shared between tests."""
-    monkeypatch.setenv("MOR_DEMO_PATH", str(small_db))
-    monkeypatch.delenv("MOR_TIMEZONE", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_environment(monkeypatch, small_db):
+        yield
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def healthy(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def open_app(query: dict | None = None, page: str | None = None, secrets: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if secrets:
-        at.secrets.update(secrets)
-    for name, value in (query or {}).items():
-        at.query_params[name] = str(value)
-    healthy(at.run())
-    if page:
-        at.switch_page(page)
-        healthy(at.run())
-    return at
-
 
 def run_report(at: AppTest) -> AppTest:
     """Click the form's submit button, as a user applying the sidebar."""

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
+from tests.app_driver import app_environment, clean, healthy, open_app, use_source
 from tests.test_api import FROM, SECRET, TILL, build_db, mor_server
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 QUERY = {"from": str(FROM), "till": str(TILL), "profit_show": "1", "a_currency": "EUR"}
 
 
@@ -28,54 +26,25 @@ def mor_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, mor_db):
-    monkeypatch.setenv("MOR_DEMO_PATH", str(mor_db))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_environment(monkeypatch, mor_db):
+        yield
 
 
-def healthy(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
-def open_app(query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in query.items():
-        at.query_params[name] = value
-    return healthy(at.run())
-
-
-def switch_to_api(at: AppTest, base: str) -> AppTest:
-    at.switch_page("app_pages/data_source.py")
-    healthy(at.run())
-    at.radio(key="source_kind").set_value("api")
-    healthy(at.run())
-    fields = {t.label: t for t in at.text_input}
-    fields["MOR server"].set_value(base)
-    fields["API username"].set_value("admin")
-    fields["API secret key"].set_value(SECRET)
-    [use] = [b for b in at.button if b.label == "Use this source and these rules"]
-    use.click()
-    healthy(at.run())
-    at.switch_page("app_pages/aggregates.py")
-    return healthy(at.run())
+def api_fields(base: str, secret: str = SECRET) -> dict:
+    return {"MOR server": base, "API username": "admin", "API secret key": secret}
 
 
 @pytest.mark.parametrize("grouping", [{}, {"group_by_day": "1", "group_by_provider": "1"},
                                       {"group_by_dst": "1", "a_dst": "370%"}])
 def test_remote_mode_renders_the_same_table(mor_db, grouping):
     query = {**QUERY, **grouping}
-    database_mode = open_app(query)
+    database_mode = clean(open_app(query))
     expected_rows = database_mode.dataframe[0].value
     expected_totals = database_mode.dataframe[1].value
     assert len(expected_rows) > 0  # the comparison means something
 
     with mor_server(f"sqlite:///{mor_db}") as base:
-        remote = switch_to_api(open_app(query), base)
+        remote = clean(use_source(clean(open_app(query)), "api", api_fields(base)))
         assert remote.session_state["source_choice"].kind == "api"
         assert remote.query_params["profit_show"] == "1"  # the report survived the switch
         pd.testing.assert_frame_equal(remote.dataframe[0].value.reset_index(drop=True),
@@ -88,20 +57,6 @@ def test_remote_mode_renders_the_same_table(mor_db, grouping):
 
 def test_remote_mode_wrong_secret_is_a_message(mor_db):
     with mor_server(f"sqlite:///{mor_db}") as base:
-        at = open_app(QUERY)
-        at.switch_page("app_pages/data_source.py")
-        healthy(at.run())
-        at.radio(key="source_kind").set_value("api")
-        healthy(at.run())
-        fields = {t.label: t for t in at.text_input}
-        fields["MOR server"].set_value(base)
-        fields["API username"].set_value("admin")
-        fields["API secret key"].set_value("not-the-secret")
-        [use] = [b for b in at.button if b.label == "Use this source and these rules"]
-        use.click()
-        at.run()
-        at.switch_page("app_pages/aggregates.py")
-        at.run()
-        assert not at.exception
+        at = healthy(use_source(open_app(QUERY), "api", api_fields(base, "not-the-secret")))
         messages = " ".join(e.value for e in at.error)
         assert "Incorrect hash" in messages and "not-the-secret" not in messages
