@@ -32,18 +32,18 @@ def _reset_peak() -> None:
 
 
 def measure(spec: dict) -> dict:
-    from sqlalchemy import create_engine
-
     from bench import reports
     from core.settings import Settings
-    from core.sources.db import DatabaseSource
+    from core.sources.db import DatabaseSource, open_engine
 
     report, method = spec["report"], spec["method"]
     repeat = max(1, int(spec.get("repeat", 3)))
     budget = float(spec.get("budget", 20.0))
     if report == "fup_maxid":
         reports.use_maxid_fup()
-    engine = create_engine(spec["url"])
+    # As the app opens it (core.sources.db.open_engine): for DuckDB, no pooled connection
+    # and the report memory limit.
+    engine = open_engine(spec["url"])
     backend = engine.url.get_backend_name()
     params = reports.params_for(report)
     settings = Settings()

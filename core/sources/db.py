@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from ..access import ActingUser, acting_user
 from ..errors import NotFound, ReportError, SourceUnavailable
@@ -24,6 +25,9 @@ from ..schema import calls, currencies, devices, providers, terminators, users
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
+
+# DuckDB's memory limit for reports (spills to a temporary file beyond it).
+DUCKDB_MEMORY_LIMIT = os.environ.get("MOR_DUCKDB_MEMORY_LIMIT", "256MB")
 
 
 def safe_url(url) -> str:
@@ -60,6 +64,15 @@ def open_engine(url: str) -> Engine:
         if not path.is_file():
             raise SourceUnavailable(f"DuckDB database {path} does not exist",
                                     hint="build it with `python -m core sync` or `python -m core demo`")
+    if backend == "duckdb":
+        # No pooled connection: the file is released between reports, so that
+        # `python -m core sync` can take its lock. That costs each report a cold start
+        # (~0.2 s at 10M calls: the column blocks are read from the file again).
+        kwargs["poolclass"] = NullPool
+        # DuckDB runs inside this process and keeps the blocks it scanned up to its
+        # memory limit (80 % of RAM by default): a month at 10M calls grew the process by
+        # ~410 MB. 256 MB keeps it under 300 MB and was no slower from a cold start.
+        kwargs["connect_args"] = {"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}}
     if backend in ("mysql", "mariadb"):
         kwargs["pool_pre_ping"] = True
         kwargs["pool_recycle"] = 3600
