@@ -51,3 +51,4 @@ demo: venv
 bench: venv
 	$(PY) -m bench
 	$(PY) -m bench.app_cache
+	$(PY) -m bench --report-only

@@ -1,11 +1,12 @@
 """The app's cache: how long a repeated report takes when st.cache_data serves it.
 
-`python -m bench.app_cache [DB_URL …]` runs the month report through the app's own cached
+`python -m bench.app_cache [DB_URL …]` (part of `make bench`) runs the month report through the app's own cached
 function (ui.state._cached_report, outside a Streamlit server, with Streamlit's in-memory
 cache store) once cold and several times warm, and prints the times.
 """
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import time
@@ -43,10 +44,16 @@ def measure(url: str, repeats: int = 20) -> dict:
 def main(argv: list[str]) -> int:
     import logging
     logging.getLogger("streamlit").setLevel(logging.ERROR)
+    from bench.output import CACHE_RESULTS, _read_json
+    recorded = _read_json(CACHE_RESULTS)
     for url in argv or DEFAULT_URLS:
         r = measure(url)
+        recorded[url] = r
         print(f"{r['url']}: {r['rows']} rows; first run {r['cold'] * 1000:.0f} ms; "
               f"from cache median {r['warm_median'] * 1000:.1f} ms, max {r['warm_max'] * 1000:.1f} ms")
+    CACHE_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    CACHE_RESULTS.write_text(json.dumps(recorded, indent=1))
+    print(f"recorded in {CACHE_RESULTS}; `python -m bench --report-only` puts it in docs/benchmarks.md")
     return 0
 
 
