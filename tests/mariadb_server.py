@@ -186,13 +186,15 @@ class MariaDBServer:
             self._cleanup_dir()
             raise MariaDBStartError(f"{self.install_bin} failed (exit {rc}):\n{msg}")
 
+        # Temporary files beside the data, not in /tmp, where a cleaner may delete them.
+        (self.base / "tmp").mkdir(exist_ok=True)
         last_error = ""
         for _attempt in range(3):  # a picked port can be taken before the server binds it
             self.port = _free_port()
             command = [
                 self.server_bin, "--no-defaults", *user_opt,
                 f"--datadir={self.datadir}", f"--socket={self.socket_path}",
-                f"--port={self.port}", "--bind-address=127.0.0.1",
+                f"--port={self.port}", "--bind-address=127.0.0.1", f"--tmpdir={self.base / 'tmp'}",
                 f"--pid-file={self.base / 'mysqld.pid'}", f"--log-error={self.error_log}",
                 "--skip-name-resolve", "--skip-log-bin",
                 "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
