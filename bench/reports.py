@@ -71,18 +71,6 @@ def use_maxid_fup() -> None:
 
 # --- the bare engine: the very SQL the core generates, through the DBAPI -----------------
 
-def literal_sql(engine, report: str) -> str:
-    """The report's statement with its parameters rendered inline, for the engine."""
-    from core.access import acting_user
-    from core.query import report_select
-    from core.settings import Settings
-    params = params_for(report)
-    with engine.connect() as conn:
-        user = acting_user(conn, params.u, Settings())
-    stmt = report_select(params, user, Settings())
-    return str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-
-
 def captured_sql(engine, source, params, settings):
     """(statement, parameters) exactly as the core hands the report query to the DBAPI:
     captured from one DatabaseSource.run (the longest statement it executes)."""

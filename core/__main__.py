@@ -115,7 +115,7 @@ def cmd_demo(args) -> int:
     url = args.db or f"sqlite:///{DEFAULT_DEMO_PATH}"
     summary = build_demo(url, calls=args.calls, days=args.days, seed=args.seed,
                          replace=args.replace, progress=lambda m: print(m, file=sys.stderr))
-    print(summary.describe() if hasattr(summary, "describe") else summary)
+    print(summary)
     return EXIT_OK
 
 

@@ -1062,21 +1062,23 @@ def ensure_demo(path: str | os.PathLike = DEFAULT_DEMO_PATH,
     """
     p = Path(path).expanduser().resolve()
     url = f"sqlite:///{p}"
-    calls, newest = 0, None
+    newest, calls = None, 0
     if p.exists() and p.stat().st_size > 0:
         try:
             con = sqlite3.connect(p.as_uri() + "?mode=ro", uri=True)
             try:
-                if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (DEMO_MARK,)).fetchone():
-                    calls, newest = con.execute("SELECT COUNT(*), MAX(calldate) FROM calls").fetchone()
-                else:  # a database we did not build: used as it is, never rebuilt
-                    calls, newest = con.execute("SELECT COUNT(*), '9999' FROM calls").fetchone()
+                # MAX(calldate) reads the calldate index; the count only matters for a rebuild.
+                newest = con.execute("SELECT MAX(calldate) FROM calls").fetchone()[0]
+                ours = con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (DEMO_MARK,)).fetchone()
+                if newest is not None and not ours:
+                    return url  # a database we did not build: used as it is, never rebuilt
+                if newest is not None and str(newest)[:10] < datetime.now(timezone.utc).strftime("%Y-%m-%d"):
+                    calls = con.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
             finally:
                 con.close()
         except sqlite3.Error:
             pass     # not a demo database yet: build_demo decides (and refuses if foreign)
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    if calls and newest and str(newest)[:10] >= today:
+    if newest is not None and not calls:
         return url
     if calls:
         if progress:

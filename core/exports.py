@@ -10,6 +10,7 @@ import io
 import json
 import math
 import re
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from typing import Callable
 from xml.sax.saxutils import escape as _xml_escape
@@ -109,7 +110,6 @@ def export(report: Report, fmt: str) -> str:
 
 
 def filename(report: Report, fmt: str, stem: str = "aggregate") -> str:
-    from datetime import datetime, timezone
     start = datetime.fromtimestamp(report.from_, timezone.utc).strftime("%Y%m%d")
     end = datetime.fromtimestamp(report.till, timezone.utc).strftime("%Y%m%d")
     return f"{stem}_{start}-{end}_{report.currency}.{EXPORTERS[fmt].extension}"

@@ -25,8 +25,7 @@ them in core.report, so no division happens in SQL.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import (Integer, String, and_, case, cast, func, literal, or_, select,
                         true)
@@ -35,6 +34,7 @@ from sqlalchemy.sql import Select
 from . import dialects
 from .access import ActingUser
 from .params import Params
+from .periods import to_wall_clock
 from .schema import (calls, destinationgroups, destinations, devices, directions,
                      providers, terminators, users)
 from .settings import Settings
@@ -50,16 +50,11 @@ SUM_COLUMNS = ("total_calls", "answered_calls", "billed_originator", "billed_ter
 
 # --- 1. the counted calls ------------------------------------------------------------
 
-def wall_clock(epoch: int, zone: str) -> datetime:
-    """An epoch as the naive wall-clock time MOR stores in calldate for that zone."""
-    return datetime.fromtimestamp(epoch, ZoneInfo(zone)).replace(tzinfo=None)
-
-
 def period(params: Params, settings: Settings):
     # `till` is inclusive and calldate has whole seconds: calldate < till + 1 s says the
     # same and stays right should a column carry fractions.
-    start = wall_clock(params.from_, settings.timezone)
-    end = wall_clock(params.till, settings.timezone) + timedelta(seconds=1)
+    start = to_wall_clock(params.from_, settings.timezone)
+    end = to_wall_clock(params.till, settings.timezone) + timedelta(seconds=1)
     return and_(calls.c.calldate >= start, calls.c.calldate < end)
 
 
@@ -351,7 +346,3 @@ def report_select(params: Params, user: ActingUser, settings: Settings) -> Selec
             .order_by(*(sums.c[k] for k in key_names(params))))
     return stmt
 
-
-def debug_sql(stmt: Select, dialect) -> str:
-    """The statement as the engine receives it, for the debug log (parameters stay bound)."""
-    return str(stmt.compile(dialect=dialect))

@@ -102,26 +102,8 @@ class Report:
         `sums` carries the key columns, the ADDITIVE columns, and `pdd_sum`/`pdd_count`
         so that the totals' PDD is the mean over the records, not over the rows.
         """
-        sums = sums.copy()
+        sums = _typed(sums, rate)
         numeric = list(ADDITIVE) + ["pdd_sum", "pdd_count"]
-        for column in numeric:
-            sums[column] = pd.to_numeric(sums[column]).fillna(0)
-        for column in COUNTS + ("pdd_count",):
-            sums[column] = sums[column].astype("int64")
-        for column in ("billed_duration_originator", "billed_duration_terminator"):
-            sums[column] = sums[column].astype("int64")
-        for column in ("billed_originator", "billed_terminator", "pdd_sum", "duration"):
-            sums[column] = sums[column].astype("float64")
-        for column in ("billed_originator", "billed_terminator"):
-            sums[column] = sums[column] * float(rate)
-        if (sums["duration"] == sums["duration"].round()).all():
-            sums["duration"] = sums["duration"].astype("int64")
-        for column in ID_KEYS + ("hour",):
-            if column in sums:
-                sums[column] = sums[column].astype("int64")
-        for column in ("user_rate", "provider_rate"):
-            if column in sums:
-                sums[column] = pd.to_numeric(sums[column]).astype("float64")
 
         metrics = list(ADDITIVE + RATIOS) + (list(PROFIT) if profit_show else [])
         if not money_visible:
@@ -133,6 +115,32 @@ class Report:
         rows = rows[key_columns + metrics].reset_index(drop=True)
         return cls(rows=rows, totals=totals, currency=currency, from_=from_, till=till,
                    key_columns=list(key_columns), metric_columns=metrics, source=source)
+
+
+# Result dtypes: counts, seconds and ids are whole numbers; money and rates are floats.
+INTEGERS = COUNTS + ("pdd_count", "billed_duration_originator", "billed_duration_terminator",
+                     "hour") + ID_KEYS
+FLOATS = ("billed_originator", "billed_terminator", "pdd_sum", "duration", "user_rate",
+          "provider_rate")
+
+
+def _typed(sums: pd.DataFrame, rate: float) -> pd.DataFrame:
+    """The engines' sums (Decimal, float, int or NULL) as int64/float64, money converted."""
+    sums = sums.copy()
+    for column in ADDITIVE + ("pdd_sum", "pdd_count"):
+        sums[column] = pd.to_numeric(sums[column]).fillna(0)
+    for column in INTEGERS:
+        if column in sums:
+            sums[column] = pd.to_numeric(sums[column]).astype("int64")
+    for column in FLOATS:
+        if column in sums:
+            sums[column] = pd.to_numeric(sums[column]).astype("float64")
+    for column in ("billed_originator", "billed_terminator"):
+        sums[column] = sums[column] * float(rate)
+    # Whole seconds stay whole; real_billsec sums keep their fractions.
+    if (sums["duration"] == sums["duration"].round()).all():
+        sums["duration"] = sums["duration"].astype("int64")
+    return sums
 
 
 def _scalar(value):

@@ -125,12 +125,23 @@ def _http_session():
     return requests.Session()
 
 
+_DEMO_CHECKED: set[tuple[str, str]] = set()  # (path, UTC day) already checked by this process
+
+
 def ensure_demo_database() -> None:
-    """Build the demo on first use, or rebuild it when it no longer reaches today."""
+    """Build the demo on first use, or rebuild it when it no longer reaches today.
+
+    Checked once a day per process, not on every rerun: a rerun follows every click.
+    """
+    from datetime import datetime, timezone
+
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.demo import ensure_demo
     path = demo_path()
+    checked = (str(path), datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+    if checked in _DEMO_CHECKED and path.exists():
+        return
     status = None
     try:
         def progress(message: str) -> None:
@@ -139,6 +150,7 @@ def ensure_demo_database() -> None:
                 status = st.status("Preparing the demo database…", expanded=True)
             status.write(message)
         ensure_demo(path, progress=progress)
+        _DEMO_CHECKED.add(checked)
         if status is not None:
             status.update(label="Demo database ready", state="complete", expanded=False)
     except (OSError, SQLAlchemyError, ValueError) as exc:  # the user's to fix, not a bug

@@ -5,6 +5,7 @@ every id filter are checked, so invalid input never reaches the big query.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -17,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from ..access import ActingUser, acting_user
-from ..errors import NotFound, ReportError, SourceUnavailable
+from ..errors import NotFound, SourceUnavailable
 from ..params import Params
 from ..query import key_columns, report_select
 from ..report import Report
@@ -126,29 +127,32 @@ class DatabaseSource:
     def describe(self) -> str:
         return f"database {self.name}"
 
-    def run(self, params: Params, settings: Settings) -> Report:
-        started = time.perf_counter()
+    @contextlib.contextmanager
+    def _connect(self):
+        """A connection whose database failures come out as one clear SourceUnavailable."""
         try:
             with self.engine.connect() as conn:
-                user = acting_user(conn, params.u, settings)
-                currency, rate = exchange_rate(conn, params.a_currency)
-                check_filters(conn, params, user)
-                stmt = report_select(params, user, settings)
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("report SQL:\n%s", stmt.compile(dialect=self.engine.dialect))
-                result = conn.execute(stmt)
-                # Plain tuples: pandas probes each Row for namedtuple/dataclass attributes,
-                # which costs SQLAlchemy a key-lookup failure per row and column.
-                sums = pd.DataFrame([tuple(r) for r in result.fetchall()],
-                                    columns=list(result.keys()))
-        except ReportError:
-            raise
-        except DBAPIError as exc:
-            raise SourceUnavailable(f"the database {self.name} failed: {_first_line(exc.orig)}",
+                yield conn
+        except SQLAlchemyError as exc:
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            raise SourceUnavailable(f"the database {self.name} failed: {_first_line(cause)}",
                                     hint="check that the server is running, the URL and the "
                                          "account's SELECT rights on MOR's tables") from None
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(f"the database {self.name} failed: {_first_line(exc)}") from None
+
+    def run(self, params: Params, settings: Settings) -> Report:
+        started = time.perf_counter()
+        with self._connect() as conn:
+            user = acting_user(conn, params.u, settings)
+            currency, rate = exchange_rate(conn, params.a_currency)
+            check_filters(conn, params, user)
+            stmt = report_select(params, user, settings)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("report SQL:\n%s", stmt.compile(dialect=self.engine.dialect))
+            result = conn.execute(stmt)
+            # Plain tuples: pandas probes each Row for namedtuple/dataclass attributes,
+            # which costs SQLAlchemy a key-lookup failure per row and column.
+            sums = pd.DataFrame([tuple(r) for r in result.fetchall()],
+                                columns=list(result.keys()))
         log.debug("report ran in %.3f s, %d rows", time.perf_counter() - started, len(sums))
         return Report.from_sums(sums, key_columns=key_columns(params), rate=rate,
                                 currency=currency, from_=params.from_, till=params.till,
@@ -157,39 +161,22 @@ class DatabaseSource:
 
     def choices(self, username: str, settings: Settings) -> dict[str, list]:
         """What the sidebar offers, within the acting user's scope: (id, label) pairs."""
-        try:
-            with self.engine.connect() as conn:
-                user = acting_user(conn, username, settings)
-                return _choices(conn, user)
-        except ReportError:
-            raise
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(f"cannot read {self.name}: {_first_line(getattr(exc, 'orig', exc))}") from None
+        with self._connect() as conn:
+            return _choices(conn, acting_user(conn, username, settings))
 
     def acting_users(self) -> list[tuple[str, str]]:
         """Usernames that may run the report, with their MOR user type."""
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(select(users.c.username, users.c.usertype, users.c.own_providers)
-                                    .where(users.c.usertype.in_(("admin", "reseller", "accountant")))
-                                    .order_by(users.c.id)).all()
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(f"cannot read {self.name}: {_first_line(getattr(exc, 'orig', exc))}") from None
+        with self._connect() as conn:
+            rows = conn.execute(select(users.c.username, users.c.usertype, users.c.own_providers)
+                                .where(users.c.usertype.in_(("admin", "reseller", "accountant")))
+                                .order_by(users.c.id)).all()
         return [(r.username, "Reseller PRO" if r.usertype == "reseller" and r.own_providers
                  else r.usertype) for r in rows]
 
-    def acting_user(self, username: str, settings: Settings) -> ActingUser:
-        with self.engine.connect() as conn:
-            return acting_user(conn, username, settings)
-
     def test_connection(self) -> str:
         """A one-line account of what the database holds, or SourceUnavailable."""
-        try:
-            with self.engine.connect() as conn:
-                n, newest = conn.execute(select(func.count(), func.max(calls.c.calldate))).one()
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(f"cannot read {self.name}: {_first_line(getattr(exc, 'orig', exc))}",
-                                    hint="check the URL, that the server runs, and the account's rights") from None
+        with self._connect() as conn:
+            n, newest = conn.execute(select(func.count(), func.max(calls.c.calldate))).one()
         return f"{self.name}: {n:,} call records, newest {newest or '—'}"
 
 
