@@ -122,3 +122,14 @@ def contains(column: ColumnElement, value: str) -> ColumnElement:
     """A case-insensitive substring match in which '%' and '_' are literal (MOR's clid)."""
     pattern = "%" + escape_like(value).replace("%", LIKE_ESCAPE + "%") + "%"
     return func.lower(column).like(func.lower(literal(pattern, String())), escape=LIKE_ESCAPE)
+
+
+def column_names(conn, table_name: str) -> set[str]:
+    """The lower-cased column names of a table. duckdb-engine's reflection reads
+    pg_catalog tables DuckDB does not have, so DuckDB is asked through its own catalogue."""
+    if conn.dialect.name == "duckdb":
+        rows = conn.exec_driver_sql("SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
+                                    (table_name,))
+        return {r[0].lower() for r in rows}
+    from sqlalchemy import inspect
+    return {c["name"].lower() for c in inspect(conn).get_columns(table_name)}

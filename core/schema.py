@@ -31,6 +31,10 @@ users = Table(
     Column("responsible_accountant_id", Integer, default=-1),
     Column("currency_id", Integer, default=1),
     Column("hidden", Integer, default=0),
+    # Sign-in (core/signin.py): MOR keeps the unsalted SHA1 hex digest of the password.
+    Column("password", String(40), default=""),
+    Column("blocked", Integer, default=0),
+    Column("email", String(255), default=""),
 )
 
 devices = Table(

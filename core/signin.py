@@ -1,0 +1,128 @@
+"""Who is using the app: MOR's own credentials checked, and failed attempts throttled.
+
+MOR keeps `users.password` as the unsalted SHA1 hex digest of the plaintext. We compare
+digests in constant time, refuse an unknown user and a wrong password in the same words
+(so the form cannot be used to find usernames), refuse a blocked user, and refuse whoever
+may not run the report (MOR's "Access Denied", spec section 6) before any data is shown.
+Neither the password nor its digest is ever logged, shown or cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from . import dialects
+from .access import ActingUser, authorise
+from .errors import AccessDenied, ReportError, SourceUnavailable
+from .schema import users
+from .settings import Settings
+
+WRONG_CREDENTIALS = "Wrong username or password"
+# What an unknown username is compared against, so that it costs what a known one costs.
+_NO_DIGEST = hashlib.sha1(b"no such MOR user").hexdigest()
+SIGN_IN_COLUMNS = ("password", "blocked")
+
+
+class SignInRefused(ReportError):
+    """The credentials are wrong, the user is blocked, or sign-in is throttled."""
+
+
+def mor_password_digest(password: str) -> str:
+    """The digest MOR stores in users.password: SHA1 hex of the UTF-8 plaintext, unsalted."""
+    return hashlib.sha1(password.encode("utf-8")).hexdigest()
+
+
+def password_matches(password: str, stored: str | None) -> bool:
+    """Constant-time comparison of a typed password with MOR's stored digest."""
+    given = mor_password_digest(password).encode("ascii")
+    expected = (stored or _NO_DIGEST).strip().lower().encode("ascii", "replace")
+    return hmac.compare_digest(given, expected) and bool(stored)
+
+
+def check_sign_in_columns(conn: Connection) -> None:
+    """A MOR database without the columns sign-in reads gets a message naming them."""
+    have = dialects.column_names(conn, users.name)
+    missing = [c for c in SIGN_IN_COLUMNS if c not in have]
+    if missing:
+        raise SourceUnavailable(
+            f"the users table has no {', '.join(missing)} column(s), which sign-in reads",
+            hint="point the app at MOR's own database (its users table carries password "
+                 "and blocked), or rebuild the demo with `python -m core demo --replace`")
+
+
+def sign_in(conn: Connection, username: str, password: str, settings: Settings) -> ActingUser:
+    """The MOR user these credentials belong to, if he may run reports; else a refusal."""
+    check_sign_in_columns(conn)
+    row = conn.execute(select(users.c.id, users.c.username, users.c.usertype,
+                              users.c.own_providers, users.c.password, users.c.blocked)
+                       .where(users.c.username == username)).first()
+    stored = row.password if row is not None else None
+    if not password_matches(password, stored) or row is None:
+        raise SignInRefused(WRONG_CREDENTIALS, hint="check both and try again")
+    if row.blocked:
+        raise SignInRefused("This MOR account is blocked",
+                            hint="ask your MOR administrator to unblock it")
+    try:
+        return authorise(row, settings)
+    except AccessDenied as exc:
+        raise AccessDenied("Access Denied: this account may not see these reports",
+                           hint=exc.hint) from None
+
+
+@dataclass
+class Throttle:
+    """At most `limit` failed sign-ins per key (a username, a browser session) within
+    `window` seconds; after that every attempt on that key is refused, even with the right
+    password, until the oldest failure leaves the window. A success clears the key."""
+
+    limit: int = 5
+    window: float = 600.0
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _recent(self, key: str) -> deque:
+        now = self.clock()
+        failures = self._failures.setdefault(key, deque())
+        while failures and now - failures[0] >= self.window:
+            failures.popleft()
+        return failures
+
+    def check(self, *keys: str) -> None:
+        """Refuse when any key has used up its attempts; say for how long."""
+        with self._lock:
+            waits = []
+            for key in keys:
+                failures = self._recent(key)
+                if len(failures) >= self.limit:
+                    waits.append(self.window - (self.clock() - failures[0]))
+        if waits:
+            minutes = max(1, int(max(waits) + 59) // 60)
+            raise SignInRefused(
+                "Too many failed sign-ins",
+                hint=f"sign-in is paused for this account or browser; try again in "
+                     f"{minutes} minute{'s' if minutes != 1 else ''}")
+
+    def failed(self, *keys: str) -> None:
+        with self._lock:
+            now = self.clock()
+            for key in keys:
+                self._recent(key).append(now)
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+def throttle_keys(username: str, session_id: str) -> tuple[str, str]:
+    """One count per username (case-folded, as MySQL compares them) and one per session."""
+    return f"user:{username.strip().casefold()}", f"session:{session_id}"
