@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-GROUP_FLAGS = ("user", "device", "terminator", "provider", "dst_group", "dst",
-               "day", "hour", "user_rate", "provider_rate")
-DEFAULT_GROUPS = ("user", "terminator", "dst_group")
+from .groupings import GROUPINGS
 
-FLAG_PARAMS = tuple(f"group_by_{g}" for g in GROUP_FLAGS) + (
-    "use_real_billsec", "from_user_perspective", "profit_show")
+GROUP_FLAGS = tuple(g.flag for g in GROUPINGS)
+DEFAULT_GROUPS = tuple(g.flag for g in GROUPINGS if g.default)
+
+OPTION_PARAMS = ("use_real_billsec", "from_user_perspective", "profit_show")
+FLAG_PARAMS = tuple(f"group_by_{g}" for g in GROUP_FLAGS) + OPTION_PARAMS
 ID_PARAMS = ("s_originator_id", "s_terminator_id", "s_device", "s_provider")
 COUNT_PARAMS = ("s_duration", "answered_calls")
 TEXT_PARAMS = ("a_src", "a_dst", "dst_group", "clid")
@@ -30,13 +31,23 @@ PARAM_NAMES = ("u", "hash", "from", "till", "a_currency",
                "use_real_billsec", "from_user_perspective", "answered_calls",
                "profit_show", "clid")
 
+# What narrows a report's calls or rows (every one absent by default), in MOR's order.
+FILTER_PARAMS = tuple(n for n in PARAM_NAMES if n in ID_PARAMS + TEXT_PARAMS + COUNT_PARAMS)
+
 # What a MOR server accepts and ignores on any API call.
 SERVER_IGNORED = ("p", "test")
 
 MAX_TEXT = 255
 MAX_INT = 2**63 - 1
+# Periods end by the last second of 9999-12-30 UTC: in any time zone (UTC+14 at most) and
+# with the query's `till + 1 s`, the wall-clock time stays within year 9999, the last one
+# Python's datetimes and the engines' DATETIMEs hold. Later epochs used to crash every
+# entry point (OverflowError, OSError) instead of being refused.
+MAX_EPOCH = 253_402_214_399  # 9999-12-30 23:59:59 UTC
+EPOCH_RANGE = f"Unix epoch seconds from 0 (1970-01-01 00:00:00 UTC) to {MAX_EPOCH} (9999-12-30 23:59:59 UTC)"
 _HASH = re.compile(r"^[0-9a-fA-F]{40}$")
-_INT = re.compile(r"^[+]?\d+$")
+# ASCII digits only: `\d` and int() also take other scripts' digits (e.g. '١٢٣', '１２').
+_INT = re.compile(r"[+]?[0-9]+")
 
 
 class ParamError(ValueError):
@@ -102,10 +113,11 @@ class Params:
             raise ParamError("hash", "must be 40 hexadecimal digits (a SHA1)")
         for name in ("from_", "till"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
-                raise ParamError(_wire(name), f"'{value}' is not accepted; use Unix epoch seconds, an integer ≥ 0")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EPOCH:
+                raise ParamError(_wire(name), f"'{value}' is not accepted; use {EPOCH_RANGE}")
         if self.from_ > self.till:
-            raise ParamError("till", f"{self.till} is before from={self.from_}; the period end must not precede its start")
+            raise ParamError("till", f"{self.till} is before from={self.from_}; "
+                                     "the period end must not precede its start")
         if not isinstance(self.a_currency, str) or not re.fullmatch(r"[A-Za-z0-9]{1,5}", self.a_currency):
             raise ParamError("a_currency", f"'{self.a_currency}' is not a currency code (e.g. USD, EUR)")
         object.__setattr__(self, "a_currency", self.a_currency.upper())
@@ -137,7 +149,8 @@ class Params:
     # --- reading ---------------------------------------------------------------
     @property
     def groups(self) -> tuple[str, ...]:
-        """The grouping in force: the flags set, or MOR's default of originator, terminator, destination group."""
+        """The grouping in force: the flags set, or MOR's default (originator, terminator,
+        destination group)."""
         chosen = tuple(g for g in GROUP_FLAGS if getattr(self, f"group_by_{g}"))
         return chosen or DEFAULT_GROUPS
 
@@ -176,8 +189,10 @@ _DEFAULTS = {f.name: f.default for f in fields(Params)}
 
 def _parse_int(name: str, raw: str, what: str) -> int:
     text = raw.strip()
-    if not _INT.match(text) or int(text) > MAX_INT:
-        raise ParamError(name, f"'{raw}' is not accepted; use {what}")
+    if not _INT.fullmatch(text) or int(text) > MAX_INT:
+        other_digits = any(c.isdigit() for c in text) and not text.isascii()
+        raise ParamError(name, f"'{raw}' is not accepted; use {what}"
+                         + (", written with the digits 0-9" if other_digits else ""))
     return int(text)
 
 
@@ -210,7 +225,7 @@ def parse_params(pairs: Mapping[str, str] | Iterable[tuple[str, str]], *,
                 raise ParamError(name, f"'{raw}' is not accepted; use 0 or 1")
             values[attr] = raw.strip() == "1"
         elif name in EPOCH_PARAMS:
-            values[attr] = _parse_int(name, raw, "Unix epoch seconds, an integer ≥ 0")
+            values[attr] = _parse_int(name, raw, EPOCH_RANGE)
         elif name in ID_PARAMS:
             if raw.strip() == "":
                 continue
