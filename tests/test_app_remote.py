@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.app_driver import app_environment, clean, healthy, open_app, use_source
-from tests.test_api import FROM, SECRET, TILL, build_db, mor_server
+from tests.test_mor_api import FROM, SECRET, TILL, build_db, mor_server
 
 QUERY = {"from": str(FROM), "till": str(TILL), "profit_show": "1", "a_currency": "EUR"}
 

@@ -16,8 +16,8 @@ from core.settings import Settings
 from core.sources.db import DatabaseSource
 from core.sources.mor_api import mor_hash
 from core.sources.mor_xml import mor_error, parse_document
-from tests.test_api import (FROM, RESELLER_SECRET, ROOT, SECRET, TILL, api_run, build_db,
-                            mor_server, params, serving)
+from tests.test_mor_api import (FROM, RESELLER_SECRET, ROOT, SECRET, TILL, api_run, build_db,
+                                mor_server, params, serving)
 
 HASH = mor_hash(SECRET)
 
