@@ -9,17 +9,14 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from .groupings import GROUPINGS
 from .report import ADDITIVE, Report, derive
 
-# Dimensions a chart can break a report down by: its label column and its key columns.
-DIMENSIONS = {
-    "originator": ("originator", ["originator_id", "originator"]),
-    "terminator": ("terminator", ["terminator_id", "terminator"]),
-    "dst_group": ("dst_group", ["dst_group_id", "dst_group"]),
-    "provider": ("provider", ["provider_id", "provider"]),
-    "device": ("device", ["device_id", "device"]),
-    "destination": ("destination", ["dst", "destination"]),
-}
+# Dimensions a chart can break a report down by: every grouping with a label, by its label
+# column: (that label column, the grouping's key and label columns).
+DIMENSIONS = {g.label: (g.label, list(g.columns)) for g in GROUPINGS if g.label}
+# Keys shown through their label, so a row's name leaves them out.
+LABELLED_KEYS = {g.key for g in GROUPINGS if g.label}
 SHARE_METRICS = ("total_calls", "answered_calls", "duration", "billed_originator",
                  "billed_terminator", "profit")
 SERIES_METRICS = ("total_calls", "asr", "acd", "profit")
@@ -27,7 +24,7 @@ SERIES_METRICS = ("total_calls", "asr", "acd", "profit")
 
 def _label_of(report: Report) -> pd.Series:
     """One readable label per row, made of the labels (or keys) of the grouping."""
-    parts = [c for c in report.key_columns if not c.endswith("_id") and c != "dst"] or report.key_columns
+    parts = [c for c in report.key_columns if c not in LABELLED_KEYS] or report.key_columns
     return report.rows[parts].astype(str).agg(" · ".join, axis=1)
 
 

@@ -5,11 +5,13 @@ Everything that names a grouping is derived from this table: the `group_by_*` fl
 core/report.py), the chart dimensions (core/charts.py), the sidebar's boxes and help
 (ui/sidebar.py) and the id columns of the table (ui/tables.py).
 
-Adding a grouping is one row here. Only when its key or label needs more than the
-`calls` table does core/query.py need a word too: a key looked up from another table
-(terminator, provider, destination group and prefix go through the provider and the
-prefix of each call) is listed in `query.looked_up_keys`, and a label column is joined
-in `query.LABELS`. tests/test_groupings.py says which is missing.
+Adding a grouping is one row here when its key comes from the `calls` record alone
+(`raw`) and it has no label. What needs other tables stays SQL in core/query.py, which
+tests/test_groupings.py checks against this table:
+- a label column is joined by its function in `query.LABELS`;
+- a key found through another table (terminator, provider, destination group, prefix: each
+  through the call's provider or prefix, after the big aggregation) is in
+  `query.looked_up_keys`, with the raw column and join it needs in `raw_keys`/`lookups`.
 
 This module imports nothing of ours, so core/params.py can read it without a cycle.
 """
@@ -46,8 +48,15 @@ class Grouping:
         return (self.key, self.label) if self.label else (self.key,)
 
     @property
-    def key_heading(self) -> str:
-        return self.key_title or (f"{self.title} ID" if self.is_id else self.title)
+    def headings(self) -> dict[str, str]:
+        """Each column's heading: the key's, and the grouping's title over its label."""
+        key = self.key_title or (f"{self.title} ID" if self.is_id else self.title)
+        return {self.key: key, **({self.label: self.title} if self.label else {})}
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Each column's kind: the key's, and text for its label."""
+        return {self.key: self.kind, **({self.label: "text"} if self.label else {})}
 
 
 GROUPINGS = (

@@ -26,26 +26,21 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import (Integer, String, and_, case, cast, func, literal, or_, select,
-                        true)
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select, true
 from sqlalchemy.sql import Select
 
 from . import dialects
 from .access import ActingUser
+from .groupings import BY_FLAG
 from .params import Params
 from .periods import to_wall_clock
-from .schema import (calls, destinationgroups, destinations, devices, directions,
-                     providers, terminators, users)
+from .report import SUM_COLUMNS
+from .schema import calls, destinationgroups, destinations, devices, directions, providers, terminators, users
 from .settings import Settings
 
 log = logging.getLogger(__name__)
-
-# The additive columns every report row carries, in spec section 4 order, plus the two
-# PDD parts from which a mean over any set of rows can be rebuilt.
-SUM_COLUMNS = ("total_calls", "answered_calls", "billed_originator", "billed_terminator",
-               "billed_duration_originator", "billed_duration_terminator", "duration",
-               "pdd_sum", "pdd_count")
 
 
 # --- 1. the counted calls ------------------------------------------------------------
@@ -115,22 +110,18 @@ def answered(settings: Settings):
     return calls.c.disposition == "ANSWERED"
 
 
+# What a grouping's `raw(calls, sql)` may use (core/groupings.py imports no SQL itself).
+RAW_KEY_SQL = SimpleNamespace(coalesce=func.coalesce, day_of=dialects.day_of,
+                              hour_of=dialects.hour_of)
+
+
 # Per-record keys: raw call columns only, so the big GROUP BY over `calls` needs no join.
 # The provider and the prefix stand in for what is looked up from them (terminator,
 # destination group, a Reseller PRO's price choice) after the aggregation.
 def raw_keys(params: Params, user: ActingUser) -> dict:
     groups = params.groups
-    keys = {
-        "user": {"originator_id": calls.c.user_id},
-        "device": {"device_id": func.coalesce(calls.c.src_device_id, 0)},
-        "day": {"day": dialects.day_of(calls.c.calldate)},
-        "hour": {"hour": dialects.hour_of(calls.c.calldate)},
-        "user_rate": {"user_rate": calls.c.user_rate},
-        "provider_rate": {"provider_rate": calls.c.provider_rate},
-    }
-    chosen: dict = {}
-    for group in groups:
-        chosen.update(keys.get(group, {}))
+    chosen = {BY_FLAG[g].key: BY_FLAG[g].raw(calls, RAW_KEY_SQL)
+              for g in groups if BY_FLAG[g].raw is not None}
     if {"terminator", "provider"} & set(groups) or user.is_reseller:
         chosen["provider_ref"] = calls.c.provider_id
     if {"dst_group", "dst"} & set(groups):
@@ -207,20 +198,26 @@ def lookups(raw, params: Params, user: ActingUser):
     return source
 
 
-def grouping_keys(params: Params, raw) -> dict:
-    """The report's keys (spec section 3), from the raw sums and the lookups."""
-    looked_up = {
+def looked_up_keys(raw) -> dict:
+    """The keys that the groupings' table cannot take from `calls` alone: found through
+    each raw row's provider and prefix (see `lookups`)."""
+    return {
         "terminator": func.coalesce(providers.c.terminator_id, 0),
         "provider": func.coalesce(raw.c.get("provider_ref"), 0),
         "dst_group": func.coalesce(destinations.c.destinationgroup_id, 0),
         "dst": func.coalesce(raw.c.get("prefix_ref"), ""),
     }
-    return {KEY_COLUMNS[g][0]: looked_up[g] if g in looked_up else raw.c[KEY_COLUMNS[g][0]]
+
+
+def grouping_keys(params: Params, raw) -> dict:
+    """The report's keys (spec section 3), from the raw sums and the lookups."""
+    looked_up = looked_up_keys(raw)
+    return {BY_FLAG[g].key: looked_up[g] if BY_FLAG[g].raw is None else raw.c[BY_FLAG[g].key]
             for g in params.groups}
 
 
 def key_names(params: Params) -> list[str]:
-    return [KEY_COLUMNS[g][0] for g in params.groups]
+    return [BY_FLAG[g].key for g in params.groups]
 
 
 def terminator_price(raw, user: ActingUser):
@@ -271,65 +268,69 @@ def _numbered(prefix: str, key):
     return literal(prefix, String()) + cast(key, String())
 
 
+# One function per label column (spec section 3): the joins it needs and the column.
+def originator_label(sums):
+    u = users.alias("originators")
+    full_name = func.trim(_text(u.c.first_name) + literal(" ", String()) + _text(u.c.last_name))
+    return [(u, u.c.id == sums.c.originator_id)], \
+        case((u.c.id.is_(None), _numbered("User #", sums.c.originator_id)),
+             (full_name != "", full_name),
+             else_=u.c.username)
+
+
+def device_label(sums):
+    d = devices.alias("src_devices")
+    return [(d, d.c.id == sums.c.device_id)], \
+        case((d.c.id.is_(None), _numbered("Device #", sums.c.device_id)),
+             (_text(d.c.description) != "", d.c.description),
+             else_=_text(d.c.device_type) + literal("/", String()) + _text(d.c.name))
+
+
+def terminator_label(sums):
+    t = terminators.alias("route_terminators")
+    return [(t, t.c.id == sums.c.terminator_id)], \
+        func.coalesce(t.c.name, "(Unassigned Providers)")
+
+
+def provider_label(sums):
+    p = providers.alias("route_providers")
+    return [(p, p.c.id == sums.c.provider_id)], \
+        func.coalesce(p.c.name, _numbered("Provider #", sums.c.provider_id))
+
+
+def dst_group_label(sums):
+    g = destinationgroups.alias("groups")
+    return [(g, g.c.id == sums.c.dst_group_id)], \
+        func.coalesce(g.c.name, "Unassigned Destination")
+
+
+def destination_label(sums):
+    d = destinations.alias("dsts")
+    c = directions.alias("countries")
+    by_country = func.trim(_text(c.c.name) + literal(" ", String()) + _text(d.c.subcode))
+    return [(d, d.c.prefix == sums.c.dst), (c, c.c.code == d.c.direction_code)], \
+        case((_text(d.c.name) != "", d.c.name), else_=by_country)
+
+
+# Label column (core/groupings.py) -> the function that joins it.
+LABELS = {"originator": originator_label, "device": device_label,
+          "terminator": terminator_label, "provider": provider_label,
+          "dst_group": dst_group_label, "destination": destination_label}
+
+
 def labels(sums, params: Params):
-    """Label columns for the keys in force, and the joins they need (spec section 3)."""
+    """Label columns for the keys in force, and the joins they need."""
     joins, cols = [], []
-    groups = params.groups
-    if "user" in groups:
-        u = users.alias("originators")
-        full_name = func.trim(_text(u.c.first_name) + literal(" ", String()) + _text(u.c.last_name))
-        joins.append((u, u.c.id == sums.c.originator_id))
-        cols.append(case((u.c.id.is_(None), _numbered("User #", sums.c.originator_id)),
-                         (full_name != "", full_name),
-                         else_=u.c.username).label("originator"))
-    if "device" in groups:
-        d = devices.alias("src_devices")
-        joins.append((d, d.c.id == sums.c.device_id))
-        cols.append(case((d.c.id.is_(None), _numbered("Device #", sums.c.device_id)),
-                         (_text(d.c.description) != "", d.c.description),
-                         else_=_text(d.c.device_type) + literal("/", String()) + _text(d.c.name)
-                         ).label("device"))
-    if "terminator" in groups:
-        t = terminators.alias("route_terminators")
-        joins.append((t, t.c.id == sums.c.terminator_id))
-        cols.append(func.coalesce(t.c.name, "(Unassigned Providers)").label("terminator"))
-    if "provider" in groups:
-        p = providers.alias("route_providers")
-        joins.append((p, p.c.id == sums.c.provider_id))
-        cols.append(func.coalesce(p.c.name, _numbered("Provider #", sums.c.provider_id))
-                    .label("provider"))
-    if "dst_group" in groups:
-        g = destinationgroups.alias("groups")
-        joins.append((g, g.c.id == sums.c.dst_group_id))
-        cols.append(func.coalesce(g.c.name, "Unassigned Destination").label("dst_group"))
-    if "dst" in groups:
-        d = destinations.alias("dsts")
-        c = directions.alias("countries")
-        joins.append((d, d.c.prefix == sums.c.dst))
-        joins.append((c, c.c.code == d.c.direction_code))
-        by_country = func.trim(_text(c.c.name) + literal(" ", String()) + _text(d.c.subcode))
-        cols.append(case((_text(d.c.name) != "", d.c.name), else_=by_country)
-                    .label("destination"))
+    for label in (BY_FLAG[g].label for g in params.groups if BY_FLAG[g].label):
+        needed, column = LABELS[label](sums)
+        joins += needed
+        cols.append(column.label(label))
     return joins, cols
 
 
-# Result column order: keys and their labels in spec section 3 order.
-KEY_COLUMNS = {
-    "user": ("originator_id", "originator"),
-    "device": ("device_id", "device"),
-    "terminator": ("terminator_id", "terminator"),
-    "provider": ("provider_id", "provider"),
-    "dst_group": ("dst_group_id", "dst_group"),
-    "dst": ("dst", "destination"),
-    "day": ("day",),
-    "hour": ("hour",),
-    "user_rate": ("user_rate",),
-    "provider_rate": ("provider_rate",),
-}
-
-
 def key_columns(params: Params) -> list[str]:
-    return [c for g in params.groups for c in KEY_COLUMNS[g]]
+    """Result column order: keys and their labels in spec section 3 order."""
+    return [c for g in params.groups for c in BY_FLAG[g].columns]
 
 
 def report_select(params: Params, user: ActingUser, settings: Settings) -> Select:

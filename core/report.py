@@ -11,36 +11,54 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .groupings import GROUPINGS
+
 ADDITIVE = ("total_calls", "answered_calls", "billed_originator", "billed_terminator",
             "billed_duration_originator", "billed_duration_terminator", "duration")
+# What every source sums per row: the additive columns and the two PDD parts from which a
+# mean over any set of rows can be rebuilt (the totals' PDD is a mean over records).
+SUM_COLUMNS = ADDITIVE + ("pdd_sum", "pdd_count")
 RATIOS = ("asr", "acd", "pdd")
 PROFIT = ("profit", "margin", "markup")
 METRICS = ADDITIVE + RATIOS + PROFIT
-MONEY = ("billed_originator", "billed_terminator", "profit")
-DURATIONS = ("billed_duration_originator", "billed_duration_terminator", "duration", "acd")
-PERCENTS = ("asr", "margin", "markup")
-COUNTS = ("total_calls", "answered_calls")
+
+# Every metric column: its heading and its kind. A kind decides how a column is typed and
+# how core/formatting.py shows it: count, money, duration (H:MM:SS), percent, seconds
+# (PDD, 2 decimals), rate (4 decimals), id, integer or text.
+METRIC_COLUMNS = {
+    "total_calls": ("Calls", "count"),
+    "answered_calls": ("Answered", "count"),
+    "billed_originator": ("Billed originator", "money"),
+    "billed_terminator": ("Billed terminator", "money"),
+    "billed_duration_originator": ("Billed duration originator", "duration"),
+    "billed_duration_terminator": ("Billed duration terminator", "duration"),
+    "duration": ("Duration", "duration"),
+    "asr": ("ASR %", "percent"),
+    "acd": ("ACD", "duration"),
+    "pdd": ("PDD", "seconds"),
+    "profit": ("Profit", "money"),
+    "margin": ("Margin %", "percent"),
+    "markup": ("Markup %", "percent"),
+}
+
+# The grouping columns' headings and kinds come from the groupings' table.
+LABELS = {**{c: heading for g in GROUPINGS for c, heading in g.headings.items()},
+          **{c: heading for c, (heading, _) in METRIC_COLUMNS.items()}}
+KINDS = {**{c: kind for g in GROUPINGS for c, kind in g.kinds.items()},
+         **{c: kind for c, (_, kind) in METRIC_COLUMNS.items()}}
+
+
+def of_kind(*kinds: str) -> tuple[str, ...]:
+    return tuple(c for c, kind in KINDS.items() if kind in kinds)
+
+
+MONEY = of_kind("money")
+DURATIONS = of_kind("duration")
+PERCENTS = of_kind("percent")
+COUNTS = of_kind("count")
+ID_KEYS = of_kind("id")
 # Money and what is derived from money: hidden from an accountant without financial rights.
 FINANCIAL = ("billed_originator", "billed_terminator", "profit", "margin", "markup")
-
-ID_KEYS = ("originator_id", "device_id", "terminator_id", "provider_id", "dst_group_id")
-
-LABELS = {
-    "originator_id": "Originator ID", "originator": "Originator",
-    "device_id": "Device ID", "device": "Device",
-    "terminator_id": "Terminator ID", "terminator": "Terminator",
-    "provider_id": "Provider ID", "provider": "Provider",
-    "dst_group_id": "Destination group ID", "dst_group": "Destination group",
-    "dst": "Prefix", "destination": "Destination",
-    "day": "Day", "hour": "Hour", "user_rate": "Originator rate",
-    "provider_rate": "Provider rate",
-    "total_calls": "Calls", "answered_calls": "Answered",
-    "billed_originator": "Billed originator", "billed_terminator": "Billed terminator",
-    "billed_duration_originator": "Billed duration originator",
-    "billed_duration_terminator": "Billed duration terminator",
-    "duration": "Duration", "asr": "ASR %", "acd": "ACD", "pdd": "PDD",
-    "profit": "Profit", "margin": "Margin %", "markup": "Markup %",
-}
 
 
 def _ratio(numerator, denominator, scale: float = 1.0):
@@ -103,31 +121,30 @@ class Report:
         so that the totals' PDD is the mean over the records, not over the rows.
         """
         sums = _typed(sums, rate)
-        numeric = list(ADDITIVE) + ["pdd_sum", "pdd_count"]
 
         metrics = list(ADDITIVE + RATIOS) + (list(PROFIT) if profit_show else [])
         if not money_visible:
             metrics = [m for m in metrics if m not in FINANCIAL]
 
         rows = derive(sums)
-        total = derive(pd.DataFrame([{c: sums[c].sum() for c in numeric}]))
+        total = derive(pd.DataFrame([{c: sums[c].sum() for c in SUM_COLUMNS}]))
         totals = {m: _scalar(total[m].iloc[0]) for m in metrics}
         rows = rows[key_columns + metrics].reset_index(drop=True)
         return cls(rows=rows, totals=totals, currency=currency, from_=from_, till=till,
                    key_columns=list(key_columns), metric_columns=metrics, source=source)
 
 
-# Result dtypes: counts, seconds and ids are whole numbers; money and rates are floats.
-INTEGERS = COUNTS + ("pdd_count", "billed_duration_originator", "billed_duration_terminator",
-                     "hour") + ID_KEYS
-FLOATS = ("billed_originator", "billed_terminator", "pdd_sum", "duration", "user_rate",
-          "provider_rate")
+# Result dtypes: counts, seconds, ids and the hour are whole numbers; money and rates are
+# floats (duration too, made whole below when it is).
+INTEGERS = COUNTS + ("pdd_count", "billed_duration_originator", "billed_duration_terminator") \
+    + of_kind("id", "integer")
+FLOATS = ("billed_originator", "billed_terminator", "pdd_sum", "duration") + of_kind("rate")
 
 
 def _typed(sums: pd.DataFrame, rate: float) -> pd.DataFrame:
     """The engines' sums (Decimal, float, int or NULL) as int64/float64, money converted."""
     sums = sums.copy()
-    for column in ADDITIVE + ("pdd_sum", "pdd_count"):
+    for column in SUM_COLUMNS:
         sums[column] = pd.to_numeric(sums[column]).fillna(0)
     for column in INTEGERS:
         if column in sums:

@@ -7,25 +7,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.params import (GROUP_FLAGS, PARAM_NAMES, ParamError, parse_params)
+from core.groupings import GROUPINGS
+from core.params import PARAM_NAMES, ParamError, parse_params
 from core.periods import PRESETS
 from ui import form, state
 from ui.form import key
 
 STREAMLIT_QUERY_KEYS = {"embed", "embed_options"}
 
-GROUP_LABELS = {
-    "user": ("Originator", "One row per originator (the user who made the call)."),
-    "device": ("Device", "One row per originating device."),
-    "terminator": ("Terminator", "One row per terminator, the group of providers that carried the call."),
-    "provider": ("Provider", "One row per provider (termination point)."),
-    "dst_group": ("Destination group", "One row per destination group, e.g. 'Lithuania Mobile'."),
-    "dst": ("Destination", "One row per destination prefix."),
-    "day": ("Day", "One row per calendar day of the call start."),
-    "hour": ("Hour", "One row per hour of day (0–23); with Day, one row per day and hour."),
-    "user_rate": ("Originator rate", "One row per per-minute rate charged to the originator."),
-    "provider_rate": ("Provider rate", "One row per per-minute rate paid to the provider."),
-}
 PATTERN_HELP = ("`%` matches any run of characters; without `%` the value must match exactly. "
                 "`_` is an ordinary character. Letter case is ignored. Empty means all.")
 
@@ -156,9 +145,9 @@ def render() -> None:
             with st.expander("Group by", expanded=True):
                 if params.is_default_grouping:
                     st.caption("None ticked: MOR's default, by originator, terminator and destination group.")
-                for group in GROUP_FLAGS:
-                    label, help_text = GROUP_LABELS[group]
-                    st.checkbox(label, key=key(f"group_by_{group}"), help=f"`group_by_{group}`: {help_text}")
+                for grouping in GROUPINGS:  # titles and help from core/groupings.py
+                    flag = f"group_by_{grouping.flag}"
+                    st.checkbox(grouping.title, key=key(flag), help=f"`{flag}`: {grouping.help}")
 
             with st.expander("Filters"):
                 _id_filter("s_originator_id", "Originator", "`s_originator_id`: only this user's calls.",

@@ -16,8 +16,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from ..errors import SourceUnavailable
+from ..groupings import GROUPINGS
 from ..params import Params
-from ..query import KEY_COLUMNS, key_columns
+from ..query import key_columns
 from ..report import (ADDITIVE, COUNTS, DURATIONS, ID_KEYS, METRICS, PROFIT, RATIOS, Report,
                       derive)
 
@@ -30,7 +31,7 @@ ALIASES = {
     "billsec_term": "billed_duration_terminator",
     "billsec": "duration",
 }
-KNOWN_KEYS = tuple(c for cols in KEY_COLUMNS.values() for c in cols)
+KNOWN_KEYS = tuple(c for g in GROUPINGS for c in g.columns)
 INT_KEYS = ID_KEYS + ("hour",)
 FLOAT_KEYS = ("user_rate", "provider_rate")
 WHOLE_SECONDS = ("billed_duration_originator", "billed_duration_terminator")
