@@ -3,6 +3,8 @@
 `TABLES` maps a table name to its rows (dicts of core.schema columns; absent columns take
 the schema defaults). Every expectation in tests/test_core_fixture.py is computed by hand
 from the tables below, so change nothing here without redoing that arithmetic.
+`build_small_sqlite(path)` writes them to an SQLite file, for tests that run the app
+(AppTest, a browser).
 
 The day is 2024-03-15 (Europe/Vilnius is UTC+2 then). With the UTC window
 [2024-03-15 00:00:00, 2024-03-15 23:59:59] the counted records are calls 1-15, 18-21 and
@@ -29,7 +31,13 @@ Who is who
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from tests.engines import populate
 
 DAY = "2024-03-15"
 
@@ -214,7 +222,7 @@ _FIELDS = ("id", "calldate", "user_id", "src_device_id", "provider_id", "prefix"
 
 
 def _call(values: tuple) -> dict:
-    row = dict(zip(_FIELDS, values))
+    row = dict(zip(_FIELDS, values, strict=True))
     when = row["calldate"]
     row["calldate"] = when if len(when) > 8 else f"{DAY} {when}"
     reseller = {7: 5, 8: 5, 11: 6}.get(row["user_id"], 0)
@@ -237,3 +245,16 @@ TABLES: dict[str, list[dict]] = {
     "conflines": CONFLINES,
     "calls": CALLS,
 }
+
+
+def build_small_sqlite(path: Path) -> Path:
+    """Write the small MOR dataset to a fresh SQLite file at `path` and return the path."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    try:
+        populate(engine, TABLES)
+    finally:
+        engine.dispose()
+    return path

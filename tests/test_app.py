@@ -17,9 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.params import GROUP_FLAGS, Params
 from core.periods import preset_bounds
-from tests.fixture_small import FROM, TILL, epoch
+from tests.fixture_small import FROM, TILL, build_small_sqlite, epoch
 from tests.reference import KEY_COLUMNS
-from tests.small_db import build_small_sqlite
 from tests.app_driver import APP, app_environment, healthy, open_app
 from ui.state import SECRETS
 

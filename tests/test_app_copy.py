@@ -6,8 +6,7 @@ import pytest
 
 from core.sync import sync
 from tests.app_driver import app_environment, choose_source, clean, healthy, open_app, use_source
-from tests.fixture_small import FROM, TILL
-from tests.small_db import build_small_sqlite
+from tests.fixture_small import FROM, TILL, build_small_sqlite
 
 QUERY = {"from": str(FROM), "till": str(TILL), "group_by_day": "1", "profit_show": "1"}
 

@@ -23,8 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 
 import pytest
 
-from tests.fixture_small import epoch
-from tests.small_db import build_small_sqlite
+from tests.fixture_small import build_small_sqlite, epoch
 
 pytestmark = pytest.mark.e2e
 
