@@ -21,6 +21,8 @@ from typing import Iterable, Mapping
 from sqlalchemy import Date, DateTime, Engine, Table, create_engine
 from sqlalchemy.pool import NullPool
 
+from core.schema import metadata
+
 ENGINE_KINDS = ("sqlite", "mariadb", "duckdb")
 ENGINES_ENV = "MOR_TEST_ENGINES"
 
@@ -47,11 +49,6 @@ def mariadb_required() -> bool:
             or os.environ.get("MOR_REQUIRE_MARIADB", "") == "1")
 
 
-def _metadata():
-    from core.schema import metadata  # imported late: core is written concurrently
-    return metadata
-
-
 def _coerce(table: Table, row: Mapping[str, object]) -> dict:
     unknown = [k for k in row if k not in table.c]
     if unknown:
@@ -69,7 +66,6 @@ def _coerce(table: Table, row: Mapping[str, object]) -> dict:
 
 def prepare_rows(tables: Mapping[str, Rows] | None) -> dict[str, list[dict]]:
     """Check table and column names (a clear ValueError) and parse DATETIME text."""
-    metadata = _metadata()
     tables = tables or {}
     unknown = [name for name in tables if name not in metadata.tables]
     if unknown:
@@ -83,7 +79,7 @@ def insert_rows(conn, tables: Mapping[str, Rows]) -> None:
     """Insert table name -> rows. Rows are grouped by their key set, because an executemany
     compiles one INSERT from the first row's keys (a later row's extra keys would be lost)."""
     prepared = prepare_rows(tables)
-    for table in _metadata().sorted_tables:
+    for table in metadata.sorted_tables:
         groups: dict[tuple[str, ...], list[dict]] = {}
         for r in prepared.get(table.name, ()):
             groups.setdefault(tuple(sorted(r)), []).append(r)
@@ -93,7 +89,7 @@ def insert_rows(conn, tables: Mapping[str, Rows]) -> None:
 
 def populate(engine: Engine, tables: Mapping[str, Rows]) -> None:
     """create_all on a FRESH database, then insert the rows."""
-    _metadata().create_all(engine, checkfirst=False)
+    metadata.create_all(engine, checkfirst=False)
     with engine.begin() as conn:
         insert_rows(conn, tables)
 

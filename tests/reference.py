@@ -13,8 +13,7 @@ force (spec section 3, in that table's order) then the metric columns (section 4
 `totals` maps each metric column to a number (section 5). Errors are the ones the real
 source raises: ParamError comes from Params itself; AccessDenied and NotFound from here.
 
-Decisions the contract leaves open, as the project took them (see the report of the
-tests' author for the list):
+Decisions the contract leaves open, as the project took them (docs/decisions.md):
 - labels: originator = TRIM(first_name ' ' last_name) else username (NULL names count as
   empty), 'User #<id>' when the users row is missing; device = description else
   device_type '/' name, 'Device #<id>' when missing; provider = providers.name,
