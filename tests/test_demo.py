@@ -196,7 +196,7 @@ def test_asr_per_record(calls):
 
 
 def test_numbers_match_prefix(built, calls):
-    assert all(d.startswith(p) for d, p in zip(calls["dst"], calls["prefix"]))
+    assert all(d.startswith(p) for d, p in zip(calls["dst"], calls["prefix"], strict=True))
     prefixes = set(_frame(built[0], "destinations")["prefix"])
     assert set(calls["prefix"]) <= prefixes
     # the most specific prefix: a '370' number never starts with '3706'
@@ -307,7 +307,7 @@ def test_interrupted_sqlite_build_leaves_nothing(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt("simulated")
 
-    monkeypatch.setattr(demo, "_insert_dbapi", boom)
+    monkeypatch.setattr(demo.writers, "_insert_dbapi", boom)
     with pytest.raises(KeyboardInterrupt):
         build_demo(f"sqlite:///{tmp_path / 'x.sqlite'}", calls=300, now=NOW)
     assert list(tmp_path.iterdir()) == []
@@ -322,7 +322,7 @@ def test_ensure_demo_builds_only_when_missing(tmp_path, monkeypatch):
         built.append(url)
         return real_build(url, calls=400, replace=kwargs.get("replace", False))  # ends now
 
-    monkeypatch.setattr(demo, "build_demo", small_build)
+    monkeypatch.setattr(demo.writers, "build_demo", small_build)
     url = ensure_demo(path)
     assert url.startswith("sqlite:///") and url.endswith("demo.sqlite") and path.exists()
     assert len(built) == 1
@@ -367,3 +367,81 @@ def test_ensure_demo_rebuilds_a_stale_demo_but_never_a_database_it_did_not_build
     con = sqlite3.connect(foreign)
     assert con.execute("SELECT calldate FROM calls").fetchall() == [("2024-03-15 10:00:00",)]
     con.close()
+
+
+def test_the_mark_keeps_the_seed_and_days_and_a_rebuild_reuses_them(tmp_path):
+    path = tmp_path / "marked.sqlite"
+    build_demo(f"sqlite:///{path}", calls=900, days=2, seed=5,
+               now=datetime.now(timezone.utc) - timedelta(days=4))
+    assert _sqlite(path, "SELECT calls, seed, days FROM demo_build") == [(900, 5, 2)]
+    ensure_demo(path)                      # stale: rebuilt to end now, from the same numbers
+    assert _sqlite(path, "SELECT calls, seed, days FROM demo_build") == [(900, 5, 2)]
+    count, first, last = _sqlite(path, "SELECT COUNT(*), MIN(calldate), MAX(calldate) FROM calls")[0]
+    assert count == 900
+    assert last[:10] == datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert datetime.fromisoformat(first) >= now - timedelta(days=2)
+
+
+@pytest.mark.parametrize("kwargs, param, words", [
+    ({"calls": -1}, "--calls", "positive number"),
+    ({"calls": 2.5}, "--calls", "positive number"),
+    ({"calls": True}, "--calls", "positive number"),
+    ({"calls": 3 * 10**12}, "--calls", "at most"),
+    ({"days": 0}, "--days", "between 1 and 3660"),
+    ({"days": 3661}, "--days", "between 1 and 3660"),
+    ({"seed": -1}, "--seed", "from 0 to"),
+    ({"seed": "7"}, "--seed", "from 0 to"),
+    ({"seed": 2**63}, "--seed", "from 0 to"),
+])
+def test_bad_numbers_are_input_errors(tmp_path, kwargs, param, words):
+    from core.params import ParamError
+    with pytest.raises(ParamError, match=words) as caught:
+        build_demo(f"sqlite:///{tmp_path / 'bad.sqlite'}", **{"calls": 10, **kwargs})
+    assert caught.value.param == param
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_upper_bound_on_calls_is_said_and_memory_based(tmp_path):
+    from core.params import ParamError
+    with pytest.raises(ParamError) as caught:
+        demo.demo_tables(10**13)
+    text = str(caught.value)
+    assert f"{demo.max_calls():,}" in text and "memory" in text
+    assert 1 <= demo.max_calls() <= 50_000_000
+
+
+@pytest.mark.parametrize("url", ["nonsense", "postgresql://localhost/x", "mysql+nosuchdriver://u@h/x"])
+def test_bad_database_urls_are_input_errors(url):
+    from core.params import ParamError
+    with pytest.raises(ParamError, match="--db"):
+        build_demo(url, calls=10)
+
+
+def test_an_unreachable_server_is_a_source_failure():
+    from core.errors import SourceUnavailable
+    with pytest.raises(SourceUnavailable, match="demo database"):
+        build_demo("mysql+pymysql://demo@127.0.0.1:1/mor", calls=10)
+
+
+def test_cli_exit_codes(tmp_path):
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "core", "demo", *args], capture_output=True,
+                              text=True, cwd=root, timeout=120)
+
+    target = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    for args, words in ((("--calls", "-1"), "--calls"), (("--calls", "4000000000000"), "--calls"),
+                        (("--days", "0"), "--days"), (("--seed", "-3"), "--seed"),
+                        (("--db", "nonsense"), "--db")):
+        out = run("--db", target, *args) if "--db" not in args else run(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert words in out.stderr and "Traceback" not in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+    out = run("--db", "mysql+pymysql://demo@127.0.0.1:1/mor", "--calls", "10")
+    assert out.returncode == 3 and "Traceback" not in out.stderr
+    assert not (tmp_path / "cli.sqlite").exists()
