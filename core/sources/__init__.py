@@ -1,0 +1,48 @@
+"""Report sources: what every source offers, so callers ask a source instead of testing its kind.
+
+`DatabaseSource` (core.sources.db) reads a MOR-schema database (MySQL/MariaDB, SQLite, a
+DuckDB analytics copy); `MorApiSource` (core.sources.mor_api) asks a MOR server's
+aggregate_get. Which ones exist is configuration (core.sources.config), never a visitor's input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # annotations only: keeps `import core.sources` light
+    from ..params import Params
+    from ..report import Report
+    from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a source can tell besides the report; the UI offers only what is True."""
+
+    lists_names: bool         # choices() gives id/name lists for the sidebar (False: the UI asks for ids)
+    lists_acting_users: bool  # acting_users() lists who may run reports
+    freshness: bool           # freshness() describes the call data (count, newest call, last sync, complete)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A place reports come from. Methods raise core.errors.ReportError subclasses, never
+    driver or HTTP exceptions."""
+
+    name: str                   # short, safe label: never a password, a secret or a hash
+    capabilities: Capabilities
+
+    def run(self, params: Params, settings: Settings) -> Report: ...
+
+    def describe(self) -> str: ...
+
+    def test_connection(self) -> str: ...
+
+    def choices(self, username: str, settings: Settings) -> dict[str, list] | None: ...
+
+    def acting_users(self) -> list[tuple[str, str]] | None: ...
+
+    def freshness(self) -> dict | None: ...
+
+
+__all__ = ["Capabilities", "Source"]

@@ -6,14 +6,17 @@ every id filter are checked, so invalid input never reaches the big query.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pandas as pd
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -24,6 +27,7 @@ from ..query import key_columns, report_select
 from ..report import Report
 from ..schema import calls, currencies, devices, providers, terminators, users
 from ..settings import Settings
+from . import Capabilities
 
 log = logging.getLogger(__name__)
 
@@ -39,32 +43,85 @@ def safe_url(url) -> str:
         return "<invalid database URL>"
 
 
-def open_engine(url: str) -> Engine:
+# Backends a MOR database (or our copy of one) may live in.
+BACKENDS = ("mysql", "mariadb", "sqlite", "duckdb")
+# URL query options each backend accepts: harmless ones only. Anything else (pymysql's
+# local_infile, read_default_file, init_command, client_flag, auth_plugin_map, DuckDB's
+# extension settings, …) could read local files, run commands or load code, so it is refused.
+URL_OPTIONS = {
+    "mysql": ("charset", "connect_timeout", "read_timeout", "write_timeout", "unix_socket",
+              "ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
+              "ssl_disabled"),
+    "sqlite": ("mode", "uri", "immutable"),   # always opened read-only; mode may only say so
+    "duckdb": ("memory_limit", "threads"),
+}
+URL_OPTIONS["mariadb"] = URL_OPTIONS["mysql"]
+# pymysql arguments never passed, whatever asks for them: they read local files or run code.
+_PYMYSQL_REFUSED = ("read_default_file", "read_default_group", "init_command", "auth_plugin_map",
+                    "defer_connect", "server_public_key")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DUCKDB_MAGIC = b"DUCK"          # bytes 8-11 of a DuckDB file
+# A report meeting a sync's write lock on the DuckDB copy waits this long, retrying.
+LOCK_WAIT_SECONDS = 2.5
+LOCK_RETRY_SECONDS = 0.25
+
+
+def check_url(url) -> URL:
+    """The parsed URL when it names a database we can read with harmless options only;
+    else SourceUnavailable saying what is accepted. A MySQL URL without a driver gets pymysql."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SourceUnavailable(f"'{safe_url(url)}' is not a database URL",
+                                hint="use e.g. sqlite:///data/demo.sqlite, "
+                                     "mysql+pymysql://user@host/mor or duckdb:///copy.duckdb") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend not in BACKENDS:
+        raise SourceUnavailable(f"{backend} databases are not supported",
+                                hint="use mysql+pymysql://, mariadb+pymysql://, sqlite:/// or duckdb:///")
+    if backend in ("mysql", "mariadb"):
+        if "+" not in parsed.drivername:
+            parsed = parsed.set(drivername=f"{backend}+pymysql")
+        elif driver != "pymysql":
+            raise SourceUnavailable(f"the {parsed.drivername} driver is not supported",
+                                    hint=f"use {backend}+pymysql://")
+    refused = sorted(set(parsed.query) - set(URL_OPTIONS[backend]))
+    if refused:
+        raise SourceUnavailable(
+            f"the database URL option{'s' if len(refused) > 1 else ''} {', '.join(refused)} "
+            f"{'are' if len(refused) > 1 else 'is'} not accepted",
+            hint=f"a {backend} URL accepts only {', '.join(URL_OPTIONS[backend]) or 'no options'}: "
+                 "options that read local files or run commands are never used")
+    if backend == "sqlite" and parsed.query.get("mode", "ro") != "ro":
+        raise SourceUnavailable(f"mode={parsed.query['mode']} is not accepted: reports only read",
+                                hint="leave mode out, or give mode=ro")
+    return parsed
+
+
+def open_engine(url: str | URL) -> Engine:
     """An engine for reading a MOR database, failing early with a clear message.
 
+    Opens nothing yet, and never creates a file: SQLite and DuckDB files are opened
+    read-only and must exist and be what the URL says. On MySQL/MariaDB, LOAD DATA LOCAL
+    INFILE is off on every connection (a rogue server cannot ask for a local file).
     A password never has to travel on a command line: a URL without one takes
     $MOR_DB_PASSWORD when that is set.
     """
-    try:
-        parsed = make_url(url)
-        if parsed.password is None and parsed.username and os.environ.get("MOR_DB_PASSWORD"):
-            parsed = parsed.set(password=os.environ["MOR_DB_PASSWORD"])
-    except ArgumentError:
-        raise SourceUnavailable(f"'{url}' is not a database URL",
-                                hint="use e.g. sqlite:///data/demo.sqlite, "
-                                     "mysql+pymysql://user@host/mor or duckdb:///copy.duckdb") from None
+    parsed = check_url(url)
+    if parsed.password is None and parsed.username and os.environ.get("MOR_DB_PASSWORD"):
+        parsed = parsed.set(password=os.environ["MOR_DB_PASSWORD"])
     backend = parsed.get_backend_name()
     kwargs: dict = {}
     if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        if not path.is_file():
-            raise SourceUnavailable(f"SQLite database {path} does not exist",
-                                    hint="check the path, or build the demo with `python -m core demo`")
+        path = _sqlite_path(parsed.database)
+        _check_file(path, "sqlite")
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        if parsed.query.get("immutable") in ("1", "true"):
+            uri += "&immutable=1"
+        parsed = URL.create("sqlite", database=str(path))
+        kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
     if backend == "duckdb" and parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        if not path.is_file():
-            raise SourceUnavailable(f"DuckDB database {path} does not exist",
-                                    hint="build it with `python -m core sync` or `python -m core demo`")
+        _check_file(Path(parsed.database), "duckdb")
     if backend == "duckdb":
         # No pooled connection: the file is released between reports, so that
         # `python -m core sync` can take its lock. That costs each report a cold start
@@ -73,16 +130,98 @@ def open_engine(url: str) -> Engine:
         # DuckDB runs inside this process and keeps the blocks it scanned up to its
         # memory limit (80 % of RAM by default): a month at 10M calls grew the process by
         # ~410 MB. 256 MB keeps it under 300 MB and was no slower from a cold start.
-        kwargs["connect_args"] = {"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}}
+        # Read-only (reports never write, and readers do not block each other); never
+        # fetch or load an extension behind our back.
+        config = {"memory_limit": DUCKDB_MEMORY_LIMIT, "autoinstall_known_extensions": False,
+                  "autoload_known_extensions": False}
+        kwargs["connect_args"] = {"config": config}
+        if parsed.database and parsed.database != ":memory:":
+            kwargs["connect_args"]["read_only"] = True
     if backend in ("mysql", "mariadb"):
         kwargs["pool_pre_ping"] = True
         kwargs["pool_recycle"] = 3600
-        kwargs["connect_args"] = {"connect_timeout": 10, "read_timeout": 600}
+        kwargs["connect_args"] = {"connect_timeout": 10, "read_timeout": 600, "local_infile": False}
     try:
-        return create_engine(parsed, **kwargs)
+        engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceUnavailable(f"no driver for {parsed.drivername}: {exc}",
                                 hint="use sqlite, duckdb or mysql+pymysql") from None
+    if backend in ("mysql", "mariadb"):
+        event.listen(engine, "do_connect", _connect_without_local_files)
+    return engine
+
+
+def _sqlite_path(database: str) -> Path:
+    """The file of a SQLite URL's database, also in the URI form file:/path (or file:///path)."""
+    if database.startswith("file:"):
+        rest = database[len("file:"):]
+        if rest.startswith("//"):
+            rest = rest[2:].removeprefix("localhost")
+        return Path(unquote(rest))
+    return Path(database)
+
+
+def _check_file(path: Path, backend: str) -> None:
+    """The file exists and is a database of this kind; else one clear SourceUnavailable.
+
+    Checked before the driver sees it: SQLite would create a missing file, and DuckDB given a
+    SQLite file tries to download its sqlite extension."""
+    label = {"sqlite": "SQLite", "duckdb": "DuckDB"}[backend]
+    if not path.is_file():
+        raise SourceUnavailable(f"{label} database {path} does not exist",
+                                hint="check the path; build the demo with `python -m core demo`, "
+                                     "a copy with `python -m core sync`")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise SourceUnavailable(f"cannot read {path}: {exc.strerror}",
+                                hint="check the file's permissions") from None
+    is_sqlite, is_duckdb = head.startswith(SQLITE_MAGIC), head[8:12] == DUCKDB_MAGIC
+    if backend == "duckdb" and is_sqlite:
+        raise SourceUnavailable(f"{path} is a SQLite database, not a DuckDB file",
+                                hint=f"use sqlite:///{path}")
+    if backend == "sqlite" and is_duckdb:
+        raise SourceUnavailable(f"{path} is a DuckDB file, not a SQLite database",
+                                hint=f"use duckdb:///{path}")
+    if head and not (is_sqlite if backend == "sqlite" else is_duckdb):
+        raise SourceUnavailable(f"{path} is not a {label} database",
+                                hint="give the file of a MOR database, a demo database or an "
+                                     "analytics copy")
+
+
+def _connect_without_local_files(dialect, conn_rec, cargs, cparams):
+    """Every pymysql connection: LOAD DATA LOCAL INFILE off, no option file, no start-up
+    command; a server asking for a local file gets a connection error, never the file."""
+    from pymysql.constants import CLIENT
+    cparams["local_infile"] = False
+    cparams["client_flag"] = int(cparams.get("client_flag", 0)) & ~CLIENT.LOCAL_FILES
+    for key in _PYMYSQL_REFUSED:
+        cparams.pop(key, None)
+    return _safe_pymysql_connection()(*cargs, **cparams)
+
+
+@functools.cache
+def _safe_pymysql_connection():
+    import pymysql
+    from pymysql.constants import CR
+
+    class Connection(pymysql.connections.Connection):
+        """pymysql's connection, with a server's LOCAL INFILE request as a connection error
+        (pymysql raises a bare RuntimeError, which would escape every handler)."""
+
+        def _read_query_result(self, unbuffered=False):
+            try:
+                return super()._read_query_result(unbuffered=unbuffered)
+            except RuntimeError as exc:
+                if "LOAD_LOCAL" not in str(exc):
+                    raise
+                self._force_close()
+                raise pymysql.err.OperationalError(
+                    CR.CR_SERVER_LOST, "the server asked for a file of this machine (LOAD DATA "
+                                       "LOCAL INFILE); none is ever sent") from None
+
+    return Connection
 
 
 def exchange_rate(conn: Connection, code: str) -> tuple[str, float]:
@@ -118,7 +257,7 @@ def check_filters(conn: Connection, params: Params, user: ActingUser) -> None:
 class DatabaseSource:
     """Runs reports as single SQL statements on a MOR-schema database."""
 
-    kind = "database"
+    capabilities = Capabilities(lists_names=True, lists_acting_users=True, freshness=True)
 
     def __init__(self, engine: Engine | str):
         self.engine = open_engine(engine) if isinstance(engine, str) else engine
@@ -130,14 +269,41 @@ class DatabaseSource:
     @contextlib.contextmanager
     def _connect(self):
         """A connection whose database failures come out as one clear SourceUnavailable."""
+        conn = self._open_connection()
         try:
-            with self.engine.connect() as conn:
+            with conn:
                 yield conn
         except SQLAlchemyError as exc:
-            cause = exc.orig if isinstance(exc, DBAPIError) else exc
-            raise SourceUnavailable(f"the database {self.name} failed: {_first_line(cause)}",
-                                    hint="check that the server is running, the URL and the "
-                                         "account's SELECT rights on MOR's tables") from None
+            raise self._failure(exc) from None
+
+    def _open_connection(self) -> Connection:
+        """A connection; a DuckDB copy locked by a running sync is retried for a moment."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return self.engine.connect()
+            except SQLAlchemyError as exc:
+                if not self._locked(exc):
+                    raise self._failure(exc) from None
+                if time.monotonic() >= deadline:
+                    raise SourceUnavailable("the analytics copy is being updated by a sync; "
+                                            "try again in a moment",
+                                            hint=f"{self.name} is locked by the process "
+                                                 "writing it (`python -m core sync`)") from None
+                time.sleep(LOCK_RETRY_SECONDS)
+
+    def _locked(self, exc: SQLAlchemyError) -> bool:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        return self.engine.dialect.name == "duckdb" and "lock" in str(cause).lower()
+
+    def _failure(self, exc: SQLAlchemyError) -> SourceUnavailable:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        if self.engine.dialect.name in ("sqlite", "duckdb"):
+            hint = "check that the file is a MOR database, a demo database or an analytics copy"
+        else:
+            hint = ("check that the server is running, the URL and the account's SELECT rights "
+                    "on MOR's tables")
+        return SourceUnavailable(f"the database {self.name} failed: {_first_line(cause)}", hint=hint)
 
     def run(self, params: Params, settings: Settings) -> Report:
         started = time.perf_counter()
@@ -176,8 +342,47 @@ class DatabaseSource:
     def test_connection(self) -> str:
         """A one-line account of what the database holds, or SourceUnavailable."""
         with self._connect() as conn:
-            n, newest = conn.execute(select(func.count(), func.max(calls.c.calldate))).one()
+            n, newest = _call_summary(conn)
         return f"{self.name}: {n:,} call records, newest {newest or '—'}"
+
+    def freshness(self) -> dict:
+        """How fresh the call data is, for the Data source page (it counts every call: cache it).
+
+        {"calls": count of call records, "newest_call": newest calldate (or None),
+         "last_sync": UTC time of the last committed sync batch (None unless an analytics copy),
+         "lookups_synced": UTC time of the last lookup refresh, "last_id", "source" (the copy's
+         source, password masked), "complete": whether the copy holds all the source had at its
+         last sync (None when unknown or not a copy)}.
+        """
+        out = {"calls": 0, "newest_call": None, "last_sync": None, "lookups_synced": None,
+               "last_id": None, "source": None, "complete": None}
+        with self._connect() as conn:
+            count, newest = _call_summary(conn)
+            out["calls"], out["newest_call"] = int(count or 0), newest
+            state = _sync_state_table()
+            if inspect(conn).has_table(state.name):
+                row = conn.execute(select(state).where(state.c.id == 1)).first()
+                if row is not None:
+                    row = row._mapping
+                    out.update(last_sync=row["last_sync"], lookups_synced=row["lookups_synced"],
+                               last_id=row["last_id"], source=row["source"],
+                               # the sync's own flag, once sync_state records one
+                               complete=row.get("complete"))
+        return out
+
+
+def _call_summary(conn: Connection) -> tuple[int, object]:
+    """(number of call records, newest calldate): what test_connection and freshness report."""
+    return tuple(conn.execute(select(func.count(), func.max(calls.c.calldate)).select_from(calls)).one())
+
+
+def _sync_state_table():
+    """The analytics copy's bookkeeping table (declared by the sync)."""
+    try:
+        from ..schema import sync_state
+    except ImportError:
+        from ..sync import sync_state
+    return sync_state
 
 
 def _choices(conn: Connection, user: ActingUser) -> dict[str, list]:

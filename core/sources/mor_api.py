@@ -23,6 +23,7 @@ from ..errors import AccessDenied, NotFound, ReportError, SourceUnavailable
 from ..params import ParamError, Params
 from ..report import Report
 from ..settings import Settings
+from . import Capabilities
 from .mor_xml import mor_error, parse_document, read_report
 
 log = logging.getLogger(__name__)
@@ -145,16 +146,22 @@ def _reason(exc: BaseException) -> str:
 
 
 class MorApiSource:
-    """Runs reports on a MOR server through its aggregate_get API."""
+    """Runs reports on a MOR server through its aggregate_get API.
 
-    kind = "api"
+    The secret's hash is bound to the base given here: `base` and `url` cannot be changed
+    afterwards, and redirects are never followed, so the hash only ever goes to that server.
+    """
+
+    capabilities = Capabilities(lists_names=False, lists_acting_users=False, freshness=False)
 
     def __init__(self, base: str, secret: str | None = None, *, use_get: bool = False,
                  verify: bool | str = True, timeout: float = 60.0,
                  connect_timeout: float = 10.0, retries: int = 2, backoff: float = 0.5,
-                 max_bytes: int = DEFAULT_MAX_BYTES, session: requests.Session | None = None):
-        self.base = normalise_base(base)
-        self.url = self.base + ENDPOINT
+                 max_bytes: int = DEFAULT_MAX_BYTES, session: requests.Session | None = None,
+                 user: str | None = None):
+        self._base = normalise_base(base)
+        self.name = _shown(self._base)
+        self.user = user or None   # the configured API user: test_connection checks it
         self.use_get = bool(use_get)
         if isinstance(verify, str) and not os.path.isfile(verify):
             raise ParamError("ca-bundle", f"{verify} is not a file; give a PEM file of the CA "
@@ -169,10 +176,29 @@ class MorApiSource:
         self._own_session = session is None
         self.session = session if session is not None else requests.Session()
 
+    @property
+    def base(self) -> str:
+        """The MOR server (read-only: the secret's hash belongs to it)."""
+        return self._base
+
+    @property
+    def url(self) -> str:
+        return self._base + ENDPOINT
+
     def describe(self) -> str:
-        return f"MOR API {_shown(self.base)}" + (" (GET)" if self.use_get else "")
+        return f"MOR API {self.name}" + (" (GET)" if self.use_get else "")
 
     __repr__ = describe
+
+    # What only a database can tell: MOR's API has no lists, no user list, no freshness.
+    def choices(self, username: str, settings: Settings) -> None:
+        return None
+
+    def acting_users(self) -> None:
+        return None
+
+    def freshness(self) -> None:
+        return None
 
     def close(self) -> None:
         """Close the session this source opened (a session passed in stays open)."""
@@ -205,8 +231,9 @@ class MorApiSource:
         return report
 
     def test_connection(self, user: str | None = None) -> str:
-        """One line on what the server said, or the ReportError it ended in. With a user,
-        a one-second report checks the credentials too."""
+        """One line on what the server said, or the ReportError it ended in. With a user
+        (given, or the configured one), a one-second report checks the credentials too."""
+        user = user or self.user
         if user:
             self.run(Params(u=user, from_=0, till=0))
             return f"{self.describe()}: {user} may run aggregate_get"
