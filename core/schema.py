@@ -6,8 +6,7 @@ database, the analytics copy, test fixtures), never on an operator's MOR databas
 """
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, Numeric,
-                        String, Table)
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table
 from sqlalchemy.dialects import sqlite
 
 metadata = MetaData()
@@ -149,3 +148,22 @@ Index("calls_provider_id", calls.c.provider_id)
 Index("calls_uniqueid", calls.c.uniqueid)
 
 CALL_COLUMNS = tuple(c.name for c in calls.columns)
+
+# The analytics copy's own bookkeeping (core.sync), in the copy only, never in MOR's
+# database. Its own MetaData: create_all on the demo or a test fixture never makes a
+# database look like a copy.
+copy_metadata = MetaData()
+sync_state = Table(
+    "sync_state", copy_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("source", String(1000), nullable=False),   # source URL, password masked
+    Column("last_id", BigInteger, nullable=False),    # largest calls.id copied
+    Column("calls_copied", BigInteger, nullable=False, default=0),
+    Column("last_sync", DateTime, nullable=False),    # UTC, end of the last committed batch
+    Column("lookups_synced", DateTime),               # UTC, last full refresh of the lookups
+    # The source's largest calls.id when the last run started, and whether that run copied
+    # up to it: false while a run is under way or after one that stopped (Ctrl-C, a kill,
+    # a failing source); NULL in copies made before runs were recorded.
+    Column("target_id", BigInteger),
+    Column("complete", Boolean),
+)
