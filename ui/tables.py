@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import formatting
-from core.report import COUNTS, DURATIONS, MONEY, PERCENTS, Report
+from core.report import ID_KEYS, KINDS, Report
 
 RED, YELLOW = "background-color: #f8d7da", "background-color: #fff3cd"
 MAX_BROWSER_ROWS = 5000
@@ -30,18 +30,9 @@ def profit_colour(value) -> str:
 
 
 def styled(report: Report, frame: pd.DataFrame):
-    formats = {}
-    for column in frame.columns:
-        if column in DURATIONS:
-            formats[column] = formatting.hms
-        elif column in MONEY:
-            formats[column] = lambda v, c=report.currency: formatting.money(v, c)
-        elif column in PERCENTS or column == "pdd":
-            formats[column] = "{:.2f}"
-        elif column in COUNTS:
-            formats[column] = "{:,}"
-        elif column in ("user_rate", "provider_rate"):
-            formats[column] = "{:.4f}"
+    """Every number shown as core/formatting.py shows it; text as it is."""
+    formats = {column: formatting.formatter(column, report.currency)
+               for column in frame.columns if KINDS.get(column, "text") != "text"}
     styler = frame.style.format(formats)
     for column, colour in (("asr", asr_colour), ("acd", acd_colour), ("profit", profit_colour)):
         if column in frame:
@@ -51,7 +42,7 @@ def styled(report: Report, frame: pd.DataFrame):
 
 def column_config(report: Report) -> dict:
     config = {c: st.column_config.Column(report.label(c)) for c in report.columns}
-    for column in ("originator_id", "device_id", "terminator_id", "provider_id", "dst_group_id"):
+    for column in ID_KEYS:
         if column in config:
             config[column] = st.column_config.NumberColumn(report.label(column), format="%d")
     return config
