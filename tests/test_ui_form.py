@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 
-from core.params import GROUP_FLAGS, ParamError, Params
+from core.params import COUNT_PARAMS, GROUP_FLAGS, OPTION_PARAMS, TEXT_PARAMS, ParamError, Params
 from core.periods import PRESETS, preset_bounds
 from tests.fixture_small import epoch
 from ui import form
@@ -58,7 +58,7 @@ CASES = [(tz, p) for tz in ZONES for p in _params(tz)]
 @pytest.mark.parametrize("tz,params", CASES, ids=[f"{tz}-{i}" for i, (tz, _) in enumerate(CASES)])
 def test_round_trip(tz, params):
     values = form.widget_values(params, tz, NOW)
-    assert set(values) == {key(n) for n in form.TEXT + form.NUMBERS + form.OPTIONS} | {
+    assert set(values) == {key(n) for n in TEXT_PARAMS + COUNT_PARAMS + OPTION_PARAMS} | {
         key(f"group_by_{g}") for g in GROUP_FLAGS} | {
         key(n) for n in ("u", "period", "dates", "time_from", "time_till", "a_currency",
                          "s_originator_id", "s_terminator_id", "s_device", "s_provider")}

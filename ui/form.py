@@ -8,13 +8,10 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Mapping
 
-from core.params import GROUP_FLAGS, ID_PARAMS, ParamError, Params
+from core.params import COUNT_PARAMS, GROUP_FLAGS, ID_PARAMS, OPTION_PARAMS, TEXT_PARAMS, ParamError, Params
 from core.periods import matching_preset, preset_bounds, to_epoch, to_wall_clock
 
 PREFIX = "w_"
-TEXT = ("a_src", "a_dst", "dst_group", "clid")
-NUMBERS = ("s_duration", "answered_calls")
-OPTIONS = ("use_real_billsec", "from_user_perspective", "profit_show")
 
 
 def key(name: str) -> str:
@@ -34,11 +31,11 @@ def widget_values(params: Params, tz: str, now: datetime | None = None) -> dict:
     }
     for group in GROUP_FLAGS:
         values[key(f"group_by_{group}")] = getattr(params, f"group_by_{group}")
-    for name in ID_PARAMS + NUMBERS:
+    for name in ID_PARAMS + COUNT_PARAMS:
         values[key(name)] = getattr(params, name)
-    for name in TEXT:
+    for name in TEXT_PARAMS:
         values[key(name)] = getattr(params, name) or ""
-    for name in OPTIONS:
+    for name in OPTION_PARAMS:
         values[key(name)] = getattr(params, name)
     return values
 
@@ -79,12 +76,12 @@ def params_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
                     "a_currency": (state.get(key("a_currency")) or "USD").strip()}
     for group in GROUP_FLAGS:
         values[f"group_by_{group}"] = bool(state.get(key(f"group_by_{group}"), False))
-    for name in ID_PARAMS + NUMBERS:
+    for name in ID_PARAMS + COUNT_PARAMS:
         value = state.get(key(name))
         values[name] = None if value is None else int(value)
-    for name in TEXT:
+    for name in TEXT_PARAMS:
         values[name] = state.get(key(name)) or None
-    for name in OPTIONS:
+    for name in OPTION_PARAMS:
         values[name] = bool(state.get(key(name), False))
     return Params(**values)
 

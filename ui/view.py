@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 from core import exports, formatting
-from core.params import Params
+from core.params import FILTER_PARAMS, Params
 from core.periods import to_wall_clock
 from core.report import Report
 from ui import state
@@ -36,9 +36,7 @@ def current_report() -> Report | None:
 
 
 def active_filters(params: Params) -> list[str]:
-    names = ("s_originator_id", "s_terminator_id", "s_device", "s_provider", "a_src", "a_dst",
-             "s_duration", "dst_group", "clid", "answered_calls")
-    return [f"{n}={getattr(params, n)}" for n in names if getattr(params, n) is not None]
+    return [f"{n}={getattr(params, n)}" for n in FILTER_PARAMS if getattr(params, n) is not None]
 
 
 def empty_state(report: Report) -> None:
@@ -50,17 +48,19 @@ def empty_state(report: Report) -> None:
                   "acting user's scope on the Data source page.", icon=":material/search_off:")
 
 
+# The totals shown above the table, each under its name; money only where the report has it.
+HEADLINE = (("Calls", "total_calls"), ("ASR", "asr"), ("ACD", "acd"),
+            ("Billed originator", "billed_originator"), ("Billed terminator", "billed_terminator"),
+            ("Profit", "profit"), ("Margin", "margin"))
+
+
 def headline(report: Report) -> None:
-    t = report.totals
-    cells = [("Calls", f"{t['total_calls']:,}"), ("ASR", f"{t['asr']:.2f} %"), ("ACD", formatting.hms(t["acd"]))]
-    if "billed_originator" in t:
-        cells += [("Billed originator", formatting.money(t["billed_originator"], report.currency)),
-                  ("Billed terminator", formatting.money(t["billed_terminator"], report.currency))]
-    if "profit" in t:
-        cells += [("Profit", formatting.money(t["profit"], report.currency)), ("Margin", f"{t['margin']:.2f} %")]
+    cells = [(name, formatting.shown(column, report.totals[column], report.currency, with_unit=True))
+             for name, column in HEADLINE if column in report.totals]
     per_row = 4  # money with its currency code needs the room
     for start in range(0, len(cells), per_row):
-        for column, (label, value) in zip(st.columns(per_row), cells[start:start + per_row]):
+        for column, (label, value) in zip(st.columns(per_row), cells[start:start + per_row],
+                                          strict=False):
             column.metric(label, value)
 
 
