@@ -101,10 +101,26 @@ def test_the_server_answers_a_huge_epoch_with_mor_envelope(tmp_path):
     from core.server import create_app
     from core.sources.mor_api import mor_hash
     from core.sources.mor_xml import mor_error, parse_document
-    from tests.test_api import SECRET, build_db
+    from tests.test_mor_api import SECRET, build_db
 
     app = create_app(DatabaseSource(build_db(tmp_path / "mor.sqlite")), Settings())
     response = app.test_client().post("/billing/api/aggregate_get", data={
         "u": "admin", "hash": mor_hash(SECRET), "from": "0", "till": "253402300799"})
     assert response.status_code == 200
     assert mor_error(parse_document(response.data)).startswith("till: '253402300799' is not accepted")
+
+
+@pytest.mark.parametrize("query,named", [
+    ({"from": "0", "till": "9223372036854775807"}, "till"),
+    ({"from": "253402300799", "till": "253402300799"}, "from"),
+    ({"s_originator_id": "１２"}, "s_originator_id"),
+])
+def test_a_link_with_such_a_value_opens_the_app_on_the_defaults(monkeypatch, tmp_path, query, named):
+    from tests.app_driver import app_environment, healthy, open_app
+    from tests.fixture_small import build_small_sqlite
+
+    with app_environment(monkeypatch, build_small_sqlite(tmp_path / "mor_small.sqlite")):
+        at = healthy(open_app(query))
+        [message] = [e.value for e in at.error]
+        assert message.startswith(f"The link's {named}: ") and "defaults" in message
+        assert at.session_state["report_params"].s_originator_id is None
