@@ -10,9 +10,9 @@ import io
 import json
 import math
 import re
-from datetime import datetime, timezone
 from dataclasses import dataclass
-from typing import Callable
+from datetime import datetime, timezone
+from typing import Callable, Iterator
 from xml.sax.saxutils import escape as _xml_escape
 
 from .report import Report
@@ -138,17 +138,26 @@ def _xml_elements(items, indent: str) -> str:
     return "".join(f"{indent}<{name}>{_xml_value(value)}</{name}>\n" for name, value in items)
 
 
+XML_CHUNK_ROWS = 1000  # ~0.6-1.2 MB of text per chunk
+
+
+def xml_chunks(report: Report, rows_per_chunk: int = XML_CHUNK_ROWS) -> Iterator[str]:
+    """to_xml's text in pieces of `rows_per_chunk` aggregates, so that a server can send a
+    large answer without ever holding all of it (nor every row as a dict) in memory."""
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n<page>\n  <aggregates>\n'
+    columns = report.columns
+    for start in range(0, len(report.rows), rows_per_chunk):
+        records = report.rows.iloc[start:start + rows_per_chunk].to_dict("records")
+        yield "".join("    <aggregate>\n"
+                      + _xml_elements(((c, record.get(c)) for c in columns), " " * 6)
+                      + "    </aggregate>\n" for record in records)
+    yield ("  </aggregates>\n  <totals>\n" + _xml_elements(report.totals.items(), " " * 4)
+           + "  </totals>\n</page>\n")
+
+
 def to_xml(report: Report) -> str:
     """<page><aggregates><aggregate>…</aggregate></aggregates><totals>…</totals></page>."""
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', "<page>\n", "  <aggregates>\n"]
-    for record in _records(report):
-        parts.append("    <aggregate>\n")
-        parts.append(_xml_elements(((c, record.get(c)) for c in report.columns), " " * 6))
-        parts.append("    </aggregate>\n")
-    parts.append("  </aggregates>\n  <totals>\n")
-    parts.append(_xml_elements(report.totals.items(), " " * 4))
-    parts.append("  </totals>\n</page>\n")
-    return "".join(parts)
+    return "".join(xml_chunks(report))
 
 
 EXPORTERS["xml"] = Exporter("xml", "xml", "application/xml", to_xml)

@@ -2,15 +2,18 @@
 
 `python -m core serve --db URL` answers POST {prefix}/api/aggregate_get as MOR X18 would:
 the same checks in the same words, errors in MOR's envelope with HTTP 200, success in the
-XML of core.exports.to_xml. Reports come from DatabaseSource, which only SELECTs; the
-connection is made read-only as well where the engine allows it. Flask and waitress are
-imported when serving, not on every command.
+XML of core.exports.to_xml, streamed. Reports come from DatabaseSource, which only SELECTs;
+the connection is made read-only as well where the engine allows it. The limits (rows in an
+answer, connections, how long a connection may stall) are in docs/remote-api.md. Flask and
+waitress are imported when serving, not on every command.
 """
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import re
+import socket
 import sys
 import time
 from xml.sax.saxutils import escape
@@ -20,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import AccessDenied, NotFound, ReportError
-from .exports import to_xml
+from .exports import xml_chunks
 from .params import SERVER_IGNORED, ParamError, parse_params
 from .schema import conflines, users
 from .settings import ANSWERED_RULES, Settings
@@ -29,7 +32,19 @@ from .sources.mor_api import ENDPOINT, mor_hash
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 64 * 1024  # an aggregate_get form is well under 2 KB
+MAX_BODY = 64 * 1024  # an aggregate_get form is well under 2 KB; also the cap on its headers
+# An aggregate row is 0.6-1.2 KB of XML (the widest: all ten group_by flags and profit_show),
+# so 50,000 rows are 30-60 MB: about what MorApiSource reads by default (50 MB), and far
+# more than a person reads. A larger answer gets a refusal that says to narrow the report.
+MAX_ROWS = 50_000
+# Seconds a connection may sit idle, take to send one whole request, or leave its answer
+# unread, before it is closed. waitress's own default (120 s, idle only) let a hundred idle
+# connections, or a few sending a header byte a second, shut everyone else out.
+CHANNEL_TIMEOUT = 10
+# Client connections per request thread: enough for keep-alive clients and a queue; each
+# one may hold up to 64 KB of request and a buffered answer, so they are bounded too.
+CONNECTIONS_PER_THREAD = 4
+METHODS = ("GET", "POST")  # HEAD, OPTIONS and the rest never run a report
 SWITCHES = ("Allow_API", "Allow_GET_API", "API_Disable_hash_checking", "API_Secret_Key")
 
 
@@ -101,21 +116,43 @@ def normalise_prefix(prefix: str) -> str:
     return "" if text == "/" else text
 
 
+def positive(name: str, value) -> int:
+    """A limit given as a whole number of at least 1 (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ParamError(name, f"{value!r} is not accepted; use a whole number of at least 1")
+    return value
+
+
+def too_many_rows(count: int, limit: int) -> str:
+    return (f"Too many rows: {count} aggregates exceed this server's limit of {limit}; "
+            "narrow the period or the grouping")
+
+
 def create_app(source: DatabaseSource, settings: Settings | None = None,
-               prefix: str = "/billing"):
-    """The Flask app answering {prefix}/api/aggregate_get."""
+               prefix: str = "/billing", max_rows: int = MAX_ROWS):
+    """The Flask app answering {prefix}/api/aggregate_get.
+
+    A report of more than `max_rows` aggregates is refused in MOR's envelope instead of
+    sent; an answer is streamed in chunks, never held whole in memory.
+    """
     from flask import Flask, Response, request
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
     settings = settings or Settings()
+    max_rows = positive("max_rows", max_rows)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
-    def xml(body: str, status: int = 200) -> Response:
+    def xml(body, status: int = 200) -> Response:
         return Response(body, status=status, mimetype="application/xml")
 
-    @app.route(normalise_prefix(prefix) + ENDPOINT, methods=["GET", "POST"])
+    # Werkzeug answers HEAD with every GET rule and Flask adds OPTIONS: both are refused
+    # here, before any check or report runs.
+    @app.route(normalise_prefix(prefix) + ENDPOINT, methods=list(METHODS),
+               provide_automatic_options=False)
     def aggregate_get():
+        if request.method not in METHODS:
+            raise MethodNotAllowed(valid_methods=METHODS)
         started = time.perf_counter()
         pairs = list(request.args.items(multi=True))
         if request.method == "POST":
@@ -129,6 +166,8 @@ def create_app(source: DatabaseSource, settings: Settings | None = None,
             params = parse_params([(k, v) for k, v in pairs if k != "hash"],
                                   tz=settings.timezone, ignore=SERVER_IGNORED)
             report = source.run(params, settings)
+            if len(report.rows) > max_rows:
+                raise Refusal(too_many_rows(len(report.rows), max_rows))
         except (Refusal, ParamError, AccessDenied, NotFound) as refusal:
             log.info("aggregate_get u=%s refused: %s", values.get("u", ""), refusal)
             return xml(envelope(str(refusal)))
@@ -137,11 +176,14 @@ def create_app(source: DatabaseSource, settings: Settings | None = None,
             return xml(envelope("The report database is unavailable"), 503)
         log.info("aggregate_get u=%s: %d rows in %.3f s", params.u, len(report.rows),
                  time.perf_counter() - started)
-        return xml(to_xml(report))
+        return xml(xml_chunks(report))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):  # 404, 405, 413…: MOR's envelope, with the HTTP status
-        return xml(envelope(exc.name), exc.code or 500)
+        response = xml(envelope(exc.name), exc.code or 500)
+        if isinstance(exc, MethodNotAllowed):
+            response.headers["Allow"] = ", ".join(METHODS)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc):  # logged here, never shown to the client
@@ -151,11 +193,67 @@ def create_app(source: DatabaseSource, settings: Settings | None = None,
     return app
 
 
-def create_server(app, host: str = "127.0.0.1", port: int = 8080, threads: int = 8):
-    """A waitress server for `app` (port 0: any free port); `.run()` serves, `.close()` stops."""
+def create_server(app, host: str = "127.0.0.1", port: int = 8080, threads: int = 8, *,
+                  connection_limit: int | None = None, channel_timeout: int = CHANNEL_TIMEOUT):
+    """A waitress server for `app` (port 0: any free port); `.run()` serves, `.close()` stops.
+
+    At most `connection_limit` client connections (default CONNECTIONS_PER_THREAD per
+    thread); further ones wait in the listen queue. A connection is closed once it has been
+    idle, has been sending one request, or has left its answer unread for `channel_timeout`
+    seconds, so slow or silent clients cannot hold every slot.
+    """
     from waitress import create_server as waitress_server
-    return waitress_server(app, host=host, port=port, threads=threads,
-                           max_request_body_size=MAX_BODY, ident="mor-aggregate-get")
+
+    threads = positive("threads", threads)
+    limit = positive("connection_limit",
+                     CONNECTIONS_PER_THREAD * threads if connection_limit is None else connection_limit)
+    timeout = positive("channel_timeout", channel_timeout)
+    sockets: dict = {}
+    server = waitress_server(app, map=sockets, host=host, port=port, threads=threads,
+                             max_request_body_size=MAX_BODY, max_request_header_size=MAX_BODY,
+                             connection_limit=limit, channel_timeout=timeout,
+                             cleanup_interval=1, asyncore_use_poll=True,
+                             ident="mor-aggregate-get")
+    # waitress counts its listening sockets and its wake-up pipe among the connections.
+    server.adj.connection_limit = limit + len(sockets)
+    channel = deadline_channel(timeout)
+    for listener in sockets.values():
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = channel
+    return server
+
+
+def deadline_channel(timeout: float):
+    """waitress's HTTP channel, also closed when one request takes longer than `timeout` to
+    arrive (a header sent a byte a second) or its answer goes unread that long (a client
+    that stops reading holds a request thread); waitress only closes wholly idle ones."""
+    from waitress.channel import HTTPChannel
+
+    class DeadlineChannel(HTTPChannel):
+        arriving = None  # the request being received, and since when
+        arriving_since = 0.0
+
+        def received(self, data):
+            result = super().received(data)
+            if self.request is not None and self.request is not self.arriving:
+                self.arriving, self.arriving_since = self.request, time.time()
+            return result
+
+        def stalled(self, now: float) -> bool:
+            slow_request = (self.request is not None and self.request is self.arriving
+                            and now - self.arriving_since > timeout)
+            unread = self.total_outbufs_len > 0 and now - self.last_activity > timeout
+            return slow_request or unread
+
+        def writable(self):  # asked on every turn of the server loop (at least once a second)
+            if not self.will_close and self.connected and self.stalled(time.time()):
+                log.info("closing a connection from %s that stalled for %s s", self.addr, timeout)
+                self.will_close = True
+                with contextlib.suppress(OSError):  # makes the socket ready, so the loop closes it
+                    self.socket.shutdown(socket.SHUT_RDWR)
+            return super().writable()
+
+    return DeadlineChannel
 
 
 def listening_url(server, prefix: str) -> str:

@@ -23,9 +23,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
+from waitress import wasyncore
 
 from core.errors import AccessDenied, NotFound, ReportError, SourceUnavailable
-from core.exports import EXPORTERS, export, to_xml
+from core.exports import export, to_xml
 from core.params import ParamError, parse_params
 from core.report import Report
 from core.schema import metadata
@@ -140,15 +141,16 @@ def build_db(path: Path, switches: dict[str, str | None] | None = None,
 
 
 @contextlib.contextmanager
-def serving(app):
-    """A waitress server for `app` on a free loopback port, in a thread; yields its root URL."""
-    server = create_server(app, "127.0.0.1", 0, threads=4)
+def serving(app, **options):
+    """A waitress server for `app` on a free loopback port, in a thread; yields its root URL.
+    `options` go to core.server.create_server (threads: 4 unless given)."""
+    server = create_server(app, "127.0.0.1", 0, **{"threads": 4, **options})
     stopping = threading.Event()
 
     def run():
         try:
             server.run()
-        except OSError:  # close() from this thread can pull a socket from under select()
+        except OSError:  # closing from this thread can pull a socket from under poll()
             if not stopping.is_set():
                 raise
 
@@ -159,6 +161,10 @@ def serving(app):
     finally:
         stopping.set()
         server.close()
+        # Connections still open (keep-alive, or left by a test) would keep run() looping
+        # until the channel timeout; closing them all ends it now.
+        wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown(timeout=1)
         thread.join(5)
 
 
@@ -270,21 +276,6 @@ def test_parity(base, database, case, user, currency):
     assert_same_report(api, db)
 
 
-@pytest.mark.parametrize("case", [
-    {"group_by_day": 1, "group_by_hour": 1, "profit_show": 1, "a_currency": "EUR"},
-    {"from_user_perspective": 1, "group_by_dst": 1, "group_by_device": 1, "dst_group": "%mobile"},
-])
-def test_parity_on_every_engine(make_db, case):
-    """The server over SQLite, MariaDB (a SELECT-only account) and DuckDB, against the
-    database path on the same engine."""
-    engine = make_db(mor_tables())
-    database = DatabaseSource(engine)
-    with serving(create_app(DatabaseSource(read_only(engine)), SETTINGS)) as root:
-        for user, secret in (("admin", SECRET), ("respro", RESELLER_SECRET)):
-            p = params(user, **case)
-            assert_same_report(api_run(root + "/billing", p, secret), database.run(p, SETTINGS))
-
-
 def test_parity_holds_rows(base, database):
     """The parity cases are not all empty: the default report has rows and money."""
     report = api_run(base, params(profit_show=1))
@@ -311,7 +302,7 @@ def test_csv_and_json_match_the_database_path(base, database):
         assert export(api, fmt) == export(db, fmt)
 
 
-# --- XML writer and reader ----------------------------------------------------------------
+# --- XML reader ---------------------------------------------------------------------------
 
 def test_xml_round_trip(database):
     for case in ({}, {"group_by_user": 1, "group_by_device": 1, "profit_show": 1},
@@ -321,26 +312,6 @@ def test_xml_round_trip(database):
         report = database.run(p, SETTINGS)
         back = read_report(parse_document(to_xml(report).encode()), p)
         assert_same_report(back, report)
-
-
-def test_xml_writer_shape_and_escaping():
-    rows = pd.DataFrame({"originator_id": [12], "originator": ["A <b> & \"c\"\r\x01"],
-                         "total_calls": [3], "answered_calls": [1],
-                         "billed_originator": [0.1 + 0.2], "duration": [61]})
-    report = Report(rows=rows, totals={"total_calls": 3, "billed_originator": 0.30000000000000004},
-                    currency="USD", from_=0, till=1, key_columns=["originator_id", "originator"],
-                    metric_columns=["total_calls", "answered_calls", "billed_originator", "duration"])
-    text = to_xml(report)
-    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<page>\n  <aggregates>\n'
-                           "    <aggregate>\n      <originator_id>12</originator_id>\n")
-    assert "<originator>A &lt;b&gt; &amp; \"c\"&#13;\ufffd</originator>" in text
-    assert "<billed_originator>0.30000000000000004</billed_originator>" in text
-    assert text.endswith("  <totals>\n    <total_calls>3</total_calls>\n"
-                         "    <billed_originator>0.30000000000000004</billed_originator>\n"
-                         "  </totals>\n</page>\n")
-    assert EXPORTERS["xml"].mime == "application/xml"
-    root = parse_document(text.encode())
-    assert root.find("aggregates/aggregate/originator").text == 'A <b> & "c"\r\ufffd'
 
 
 def test_lenient_reading_of_other_mor_shapes():
@@ -444,24 +415,6 @@ def test_not_found_filters(base):
 def test_get_refused_unless_allowed(base):
     err = refusal(base, use_get=True)
     assert str(err) == "GET Requests are disabled" and "POST" in err.hint
-
-
-@pytest.mark.parametrize("switches, text", [
-    ({"Allow_API": "0"}, "API Requests are disabled"),
-    ({"Allow_API": None}, "API Requests are disabled"),
-    ({"API_Secret_Key": ""}, "API must have Secret Key"),
-])
-def test_server_switches(tmp_path, switches, text):
-    with mor_server(build_db(tmp_path / "s.sqlite", switches, reseller_key=None)) as base:
-        err = refusal(base)
-    assert type(err) is SourceUnavailable and str(err) == text and err.hint
-
-
-def test_hash_checking_disabled(tmp_path):
-    url = build_db(tmp_path / "h.sqlite", {"API_Disable_hash_checking": "1", "API_Secret_Key": ""})
-    with mor_server(url) as base:
-        assert not api_run(base, params(), secret=None).empty
-        assert not api_run(base, params(), secret="anything").empty
 
 
 def test_test_connection(base):
