@@ -129,17 +129,17 @@ def too_many_rows(count: int, limit: int) -> str:
 
 
 def create_app(source: DatabaseSource, settings: Settings | None = None,
-               prefix: str = "/billing", max_rows: int = MAX_ROWS):
+               prefix: str = "/billing", max_rows: int | None = None):
     """The Flask app answering {prefix}/api/aggregate_get.
 
-    A report of more than `max_rows` aggregates is refused in MOR's envelope instead of
-    sent; an answer is streamed in chunks, never held whole in memory.
+    A report of more than `max_rows` aggregates (default MAX_ROWS) is refused in MOR's
+    envelope instead of sent; an answer is streamed in chunks, never held whole in memory.
     """
     from flask import Flask, Response, request
     from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
     settings = settings or Settings()
-    max_rows = positive("max_rows", max_rows)
+    max_rows = positive("max_rows", MAX_ROWS if max_rows is None else max_rows)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
@@ -194,20 +194,20 @@ def create_app(source: DatabaseSource, settings: Settings | None = None,
 
 
 def create_server(app, host: str = "127.0.0.1", port: int = 8080, threads: int = 8, *,
-                  connection_limit: int | None = None, channel_timeout: int = CHANNEL_TIMEOUT):
+                  connection_limit: int | None = None, channel_timeout: int | None = None):
     """A waitress server for `app` (port 0: any free port); `.run()` serves, `.close()` stops.
 
     At most `connection_limit` client connections (default CONNECTIONS_PER_THREAD per
     thread); further ones wait in the listen queue. A connection is closed once it has been
     idle, has been sending one request, or has left its answer unread for `channel_timeout`
-    seconds, so slow or silent clients cannot hold every slot.
+    seconds (default CHANNEL_TIMEOUT), so slow or silent clients cannot hold every slot.
     """
     from waitress import create_server as waitress_server
 
     threads = positive("threads", threads)
     limit = positive("connection_limit",
                      CONNECTIONS_PER_THREAD * threads if connection_limit is None else connection_limit)
-    timeout = positive("channel_timeout", channel_timeout)
+    timeout = positive("channel_timeout", CHANNEL_TIMEOUT if channel_timeout is None else channel_timeout)
     sockets: dict = {}
     server = waitress_server(app, map=sockets, host=host, port=port, threads=threads,
                              max_request_body_size=MAX_BODY, max_request_header_size=MAX_BODY,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -203,12 +204,40 @@ def test_serve_command(db_url):
     (["--port", "70000"], "port: 70000 is not a TCP port"),
     (["--prefix", "/a?b"], "prefix: '/a?b' is not a URL path"),
     (["--timezone", "Mars/Olympus"], "timezone: 'Mars/Olympus' is not an IANA time zone"),
+    (["--max-rows", "0"], "--max-rows: 0 is not a number of rows"),
+    (["--connection-limit=-3"], "--connection-limit: '-3' is not a number of connections"),
+    (["--channel-timeout", "1.5"], "--channel-timeout: '1.5' is not a number of seconds"),
 ])
 def test_serve_bad_options_exit_2(db_url, args, message):
     result = subprocess.run([sys.executable, "-m", "core", "serve", "--db", db_url, *args],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+def test_serve_command_limits(db_url):
+    """--max-rows reaches the app, --connection-limit and --channel-timeout the server."""
+    server = subprocess.Popen([sys.executable, "-m", "core", "serve", "--db", db_url, "--port", "0",
+                               "--max-rows", "1", "--connection-limit", "1",
+                               "--channel-timeout", "2"],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        url = server.stderr.readline().split()[4]
+        port = int(url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port)) as silent:
+            silent.sendall(HALF_REQUEST)
+            time.sleep(0.3)
+            started = time.monotonic()
+            response = post(url)  # waits for the one slot, which the silent client holds 2 s
+            waited = time.monotonic() - started
+            assert hung_up(silent)
+        assert re.fullmatch(r"Too many rows: \d+ aggregates exceed this server's limit of 1; "
+                            r"narrow the period or the grouping", error_of(response))
+        assert 1 < waited < 8
+    finally:
+        server.terminate()
+        server.wait(10)
+        server.stderr.close()
 
 
 # --- every engine and the conflines, through the client ------------------------------------
