@@ -118,7 +118,7 @@ def _text(section: Mapping, key: str, where: str) -> str:
     value = section.get(key)
     if value is None:
         return ""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if not isinstance(value, str):
         raise SourceConfigError(f"{where}: {key} must be text, not {type(value).__name__}",
                                 hint=f"write {key} = \"…\" in {SECRETS_FILE}")
     return str(value).strip()
@@ -209,7 +209,7 @@ def _api(secrets: Mapping, environ: Mapping) -> SourceConfig | None:
     try:
         base = normalise_base(base)
     except ParamError as exc:
-        raise SourceConfigError(f"{where}: base {exc.message}") from None
+        raise SourceConfigError(f"{where}: base {str(exc).removeprefix(exc.param + ': ')}") from None
     ca_bundle = _text(conf, "ca_bundle", where)
     if ca_bundle and not os.path.isfile(ca_bundle):
         raise SourceConfigError(f"{where}: ca_bundle {ca_bundle} is not a file",

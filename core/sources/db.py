@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pandas as pd
-from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import and_, create_engine, event, func, inspect, or_, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -25,7 +25,7 @@ from ..errors import NotFound, SourceUnavailable
 from ..params import Params
 from ..query import key_columns, report_select
 from ..report import Report
-from ..schema import calls, currencies, devices, providers, terminators, users
+from ..schema import calls, currencies, devices, providers, sync_state, terminators, users
 from ..settings import Settings
 from . import Capabilities
 
@@ -241,8 +241,12 @@ def check_filters(conn: Connection, params: Params, user: ActingUser) -> None:
     own_user = (users.c.owner_id == user.id,) if user.is_reseller else ()
     if params.s_originator_id is not None and not exists(users, params.s_originator_id, *own_user):
         raise NotFound("User was not found", hint=f"no originator has id {params.s_originator_id}")
-    if params.s_terminator_id is not None and not exists(terminators, params.s_terminator_id):
-        raise NotFound("Terminator was not found", hint=f"no terminator has id {params.s_terminator_id}")
+    # A Reseller PRO's foreign provider or terminator reads exactly as an unknown id: no leak.
+    his = " you may use" if user.is_reseller else ""
+    if params.s_terminator_id is not None and not exists(terminators, params.s_terminator_id,
+                                                         *terminator_scope(user)):
+        raise NotFound("Terminator was not found",
+                       hint=f"no terminator{his} has id {params.s_terminator_id}")
     if params.s_device is not None:
         extra = ()
         if user.is_reseller:
@@ -250,8 +254,30 @@ def check_filters(conn: Connection, params: Params, user: ActingUser) -> None:
             extra = (devices.c.user_id.in_(own),)
         if not exists(devices, params.s_device, *extra):
             raise NotFound("Device was not found", hint=f"no device has id {params.s_device}")
-    if params.s_provider is not None and not exists(providers, params.s_provider):
-        raise NotFound("Provider was not found", hint=f"no provider has id {params.s_provider}")
+    if params.s_provider is not None and not exists(providers, params.s_provider, *provider_scope(user)):
+        raise NotFound("Provider was not found", hint=f"no provider{his} has id {params.s_provider}")
+
+
+# MOR's admin is users.id 0; his providers with common_use = 1 are shared with resellers.
+ADMIN_ID = 0
+
+
+def provider_scope(user: ActingUser) -> tuple:
+    """The providers a user may name (where clauses on `providers`): all, or for a Reseller PRO
+    his own (providers.user_id) and the admin's shared ones (common_use)."""
+    if not user.is_reseller:
+        return ()
+    return (or_(providers.c.user_id == user.id,
+                and_(providers.c.user_id == ADMIN_ID, providers.c.common_use == 1)),)
+
+
+def terminator_scope(user: ActingUser) -> tuple:
+    """The terminators a user may name: all, or for a Reseller PRO his own and those grouping a
+    provider he may use (his report shows them for his calls through those providers)."""
+    if not user.is_reseller:
+        return ()
+    usable = select(providers.c.terminator_id).where(*provider_scope(user))
+    return (or_(terminators.c.user_id == user.id, terminators.c.id.in_(usable)),)
 
 
 class DatabaseSource:
@@ -298,7 +324,10 @@ class DatabaseSource:
 
     def _failure(self, exc: SQLAlchemyError) -> SourceUnavailable:
         cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        if self.engine.dialect.name in ("sqlite", "duckdb"):
+        if "LOCAL INFILE" in str(cause):
+            hint = ("a MySQL server never needs a reporting client's files: check that the "
+                    "configured host really is the MOR database")
+        elif self.engine.dialect.name in ("sqlite", "duckdb"):
             hint = "check that the file is a MOR database, a demo database or an analytics copy"
         else:
             hint = ("check that the server is running, the URL and the account's SELECT rights "
@@ -359,30 +388,29 @@ class DatabaseSource:
         with self._connect() as conn:
             count, newest = _call_summary(conn)
             out["calls"], out["newest_call"] = int(count or 0), newest
-            state = _sync_state_table()
-            if inspect(conn).has_table(state.name):
-                row = conn.execute(select(state).where(state.c.id == 1)).first()
+            if inspect(conn).has_table(sync_state.name):
+                row = _sync_state_row(conn)
                 if row is not None:
                     row = row._mapping
-                    out.update(last_sync=row["last_sync"], lookups_synced=row["lookups_synced"],
-                               last_id=row["last_id"], source=row["source"],
-                               # the sync's own flag, once sync_state records one
-                               complete=row.get("complete"))
+                    out.update(last_sync=row.get("last_sync"), lookups_synced=row.get("lookups_synced"),
+                               last_id=row.get("last_id"), source=row.get("source"),
+                               complete=None if row.get("complete") is None else bool(row["complete"]))
         return out
+
+
+def _sync_state_row(conn: Connection):
+    """The copy's sync_state row; a copy made by an older sync lacks the newer columns."""
+    try:
+        return conn.execute(select(sync_state).where(sync_state.c.id == 1)).first()
+    except DBAPIError:
+        conn.rollback()
+        older = [c for c in sync_state.c if c.name not in ("target_id", "complete")]
+        return conn.execute(select(*older).where(sync_state.c.id == 1)).first()
 
 
 def _call_summary(conn: Connection) -> tuple[int, object]:
     """(number of call records, newest calldate): what test_connection and freshness report."""
     return tuple(conn.execute(select(func.count(), func.max(calls.c.calldate)).select_from(calls)).one())
-
-
-def _sync_state_table():
-    """The analytics copy's bookkeeping table (declared by the sync)."""
-    try:
-        from ..schema import sync_state
-    except ImportError:
-        from ..sync import sync_state
-    return sync_state
 
 
 def _choices(conn: Connection, user: ActingUser) -> dict[str, list]:
@@ -401,9 +429,11 @@ def _choices(conn: Connection, user: ActingUser) -> dict[str, list]:
         devices_stmt = devices_stmt.where(devices.c.user_id.in_(device_owner))
     return {
         "originators": pairs(originators),
-        "terminators": pairs(select(terminators.c.id, terminators.c.name).order_by(terminators.c.name)),
+        "terminators": pairs(select(terminators.c.id, terminators.c.name)
+                             .where(*terminator_scope(user)).order_by(terminators.c.name)),
         "devices": pairs(devices_stmt),
-        "providers": pairs(select(providers.c.id, providers.c.name).order_by(providers.c.name)),
+        "providers": pairs(select(providers.c.id, providers.c.name)
+                           .where(*provider_scope(user)).order_by(providers.c.name)),
         "currencies": [r[0].upper() for r in conn.execute(
             select(currencies.c.name).where(currencies.c.active != 0).order_by(currencies.c.id))],
     }
