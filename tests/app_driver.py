@@ -1,4 +1,7 @@
-"""Driving the app in AppTest as a user would: open it, switch its source, read what it shows."""
+"""Driving the app in AppTest as a user would: open it, switch its source, read what it shows.
+
+Sources are configured as an operator would: the environment (MOR_DEMO_PATH, MOR_COPY_URL,
+MOR_DB_URL) or secrets (`open_app(secrets=...)`, the [connections.*] and [mor_api] sections)."""
 from __future__ import annotations
 
 import contextlib
@@ -13,9 +16,12 @@ USE_SOURCE = "Use this source and these rules"
 
 @contextlib.contextmanager
 def app_environment(monkeypatch, demo_path: Path):
-    """The app's demo database is `demo_path`; UTC; no cache shared between tests."""
+    """The app's demo database is `demo_path`, nothing else configured; UTC; no cache shared
+    between tests."""
     monkeypatch.setenv("MOR_DEMO_PATH", str(demo_path))
-    monkeypatch.delenv("MOR_TIMEZONE", raising=False)
+    for name in ("MOR_TIMEZONE", "MOR_ANSWERED_RULE", "MOR_ACCOUNTANT_STATS", "MOR_ACCOUNTANT_FINANCIAL",
+                 "MOR_DB_URL", "MOR_COPY_URL", "MOR_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
     st.cache_data.clear()
     st.cache_resource.clear()
     try:
@@ -50,23 +56,23 @@ def open_app(query: dict | None = None, page: str | None = None, secrets: dict |
     return at
 
 
-def choose_source(at: AppTest, kind: str, fields: dict[str, str]) -> AppTest:
-    """On the Data source page: pick the kind, fill the fields by label (not yet applied)."""
+def choose_source(at: AppTest, name: str) -> AppTest:
+    """On the Data source page: pick a configured source by name (not yet applied)."""
     at.switch_page("app_pages/data_source.py")
     healthy(at.run())
-    at.radio(key="source_kind").set_value(kind)
-    healthy(at.run())
-    inputs = {t.label: t for t in at.text_input}
-    for label, value in fields.items():
-        inputs[label].set_value(value)
+    at.radio(key="source_radio").set_value(name)
     return healthy(at.run())
 
 
-def use_source(at: AppTest, kind: str, fields: dict[str, str]) -> AppTest:
+def click(at: AppTest, label: str) -> AppTest:
+    [button] = [b for b in at.button if b.label == label]
+    button.click()
+    return healthy(at.run())
+
+
+def use_source(at: AppTest, name: str) -> AppTest:
     """Choose a source, apply it, and go back to the Aggregates page."""
-    choose_source(at, kind, fields)
-    [use] = [b for b in at.button if b.label == USE_SOURCE]
-    use.click()
-    healthy(at.run())
+    choose_source(at, name)
+    click(at, USE_SOURCE)
     at.switch_page("app_pages/aggregates.py")
     return healthy(at.run())

@@ -17,10 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.params import GROUP_FLAGS, Params
 from core.periods import preset_bounds
+from core.sources.config import MOR
+from tests.app_driver import APP, USE_SOURCE, app_environment, healthy, open_app
 from tests.fixture_small import FROM, TILL, build_small_sqlite, epoch
 from tests.reference import KEY_COLUMNS
-from tests.app_driver import APP, app_environment, healthy, open_app
-from ui.state import SECRETS
 
 TITLES = {"app_pages/aggregates.py": "Aggregates", "app_pages/charts.py": "Charts",
           "app_pages/data_source.py": "Data source", "app_pages/about.py": "About these reports"}
@@ -127,7 +127,8 @@ def test_aggregates_page_shows_the_fixture_day():
     assert t["billed_originator"] == pytest.approx(18.90)
     assert t["billed_terminator"] == pytest.approx(9.95)
     assert [m.value for m in at.metric][:2] == ["27", "74.07 %"]
-    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download JSON", "Download XML"]
+    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download JSON",
+                                                                  "Download XML"]
 
 
 def test_charts_page_draws_every_tab():
@@ -216,7 +217,8 @@ def _check_respro(at):
 
 # (aggregate_get name, widget kind, value to enter, value in Params, value in the URL, table check)
 WIDGET_CASES = [
-    *[(f"group_by_{g}", "check", True, True, "1", _key_columns(g)) for g in GROUP_FLAGS if g not in ("day", "dst")],
+    *[(f"group_by_{g}", "check", True, True, "1", _key_columns(g))
+      for g in GROUP_FLAGS if g not in ("day", "dst")],
     ("group_by_day", "check", True, True, "1", _check_day),
     ("group_by_dst", "check", True, True, "1", _check_dst),
     ("s_originator_id", "select", 2, 2, "2", _check_originator_2),
@@ -499,11 +501,11 @@ def test_missing_database_file_is_a_message(tmp_path):
     missing = tmp_path / "missing.sqlite"
     at = open_app(DAY, page="app_pages/data_source.py",
                   secrets={"connections": {"mor": {"url": f"sqlite:///{missing}"}}})
-    at.radio(key="source_kind").set_value(SECRETS)
+    at.radio(key="source_radio").set_value(MOR)
     healthy(at.run())
     click(at, "Test connection")
     assert any("does not exist" in e for e in errors(at))
-    click(at, "Use this source and these rules")
+    click(at, USE_SOURCE)
     at.switch_page("app_pages/aggregates.py")
     healthy(at.run())
     assert any(f"SQLite database {missing} does not exist" in e for e in errors(at))
@@ -514,12 +516,18 @@ def test_missing_database_file_is_a_message(tmp_path):
     assert any("does not exist" in e for e in errors(at))
 
 
-def test_no_database_configured_is_a_message():
+def test_no_database_configured_is_a_message(small_db):
     at = open_app(DAY, page="app_pages/data_source.py")
-    at.radio(key="source_kind").set_value(SECRETS)
+    at.radio(key="source_radio").set_value(MOR)
     healthy(at.run())
     assert any("connections.mor" in w.value for w in at.warning)
-    click(at, "Use this source and these rules")
+    [use] = [b for b in at.button if b.label == USE_SOURCE]
+    assert use.disabled  # nothing to use
+    # A database in use whose configuration is then removed: the pages say what to add.
+    at.secrets["connections"] = {"mor": {"url": f"sqlite:///{small_db}"}}
+    healthy(at.run())
+    click(at, USE_SOURCE)
+    at.secrets.clear()
     at.switch_page("app_pages/aggregates.py")
     healthy(at.run())
     assert any("No database is configured" in e for e in errors(at))
@@ -538,7 +546,7 @@ def test_time_zone_from_the_data_source_page():
     at = open_app(DAY, page="app_pages/data_source.py")
     [zone] = [s for s in at.selectbox if s.label == "Report time zone"]
     zone.set_value("Europe/Vilnius")
-    click(at, "Use this source and these rules")
+    click(at, USE_SOURCE)
     at.switch_page("app_pages/aggregates.py")
     healthy(at.run())
     # The applied epochs stay; the pickers now show them in Vilnius (UTC+2).
@@ -560,3 +568,146 @@ def test_edited_dates_win_over_an_unchanged_preset():
     params = applied(at)
     assert (params.from_, params.till) == (epoch("2024-03-14 00:00:00"), epoch("2024-03-16 23:59:59"))
     assert widget(at, "period").value == "Custom"
+
+
+# --- sources are configured, chosen by name -----------------------------------------------------
+
+def data_source_page(**open_kw) -> AppTest:
+    return open_app(DAY, page="app_pages/data_source.py", **open_kw)
+
+
+def every_source(small_db: Path, monkeypatch) -> dict:
+    """Every kind of source configured, as an operator would: secrets and the environment."""
+    monkeypatch.setenv("MOR_COPY_URL", f"duckdb:///{small_db.parent}/copy.duckdb")
+    return {"connections": {"mor": {"url": "mysql+pymysql://reports:s3cret-pw@db.invalid/mor"}},
+            "mor_api": {"base": "http://127.0.0.1:9/billing", "username": "admin", "secret": "api-key-1"}}
+
+
+def test_the_data_source_page_has_no_field_for_a_source(small_db, monkeypatch):
+    at = data_source_page(secrets=every_source(small_db, monkeypatch))
+    radio = at.radio(key="source_radio")
+    assert radio.options[1:] == ["MOR database ([connections.mor])", "Analytics copy ($MOR_COPY_URL)",
+                                 "MOR server API ([mor_api])"]
+    for name in ("demo", "mor", "analytics", "mor_api"):
+        at.radio(key="source_radio").set_value(name)
+        healthy(at.run())
+        assert at.radio(key="source_radio").value == name
+        assert at.main.text_input.len == 0 and at.main.text_area.len == 0 and at.main.number_input.len == 0
+        labels = [w.label.lower() for kind in ("selectbox", "checkbox", "radio", "multiselect")
+                  for w in getattr(at.main, kind)]
+        assert sorted(labels) == ["a call is answered when", "read reports from", "report time zone"], name
+        shown = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+        assert "s3cret-pw" not in shown and "api-key-1" not in shown
+    # The configured sources are described safely: the password masked, the API by server and user.
+    at.radio(key="source_radio").set_value("mor")
+    healthy(at.run())
+    assert any("mysql+pymysql://reports:***@db.invalid/mor" in c.value for c in at.caption)
+    at.radio(key="source_radio").set_value("mor_api")
+    healthy(at.run())
+    assert any("127.0.0.1:9/billing as admin" in c.value for c in at.caption)
+
+
+def test_accountant_permissions_come_from_configuration_and_are_read_only(monkeypatch):
+    monkeypatch.setenv("MOR_ACCOUNTANT_STATS", "1")
+    at = data_source_page(secrets={"report": {"accountant_financial": 0}})
+    assert [c.label for c in at.main.checkbox] == []   # nothing to tick
+    [line] = [m.value for m in at.markdown if "Accountants" in m.value]
+    assert "statistics: **allowed**" in line and "money columns: **not allowed**" in line
+    assert at.session_state["report_params"].u == "admin"
+
+
+def test_choosing_a_source_opens_nothing_until_a_button(tmp_path, monkeypatch):
+    missing = tmp_path / "absent.duckdb"
+    monkeypatch.setenv("MOR_COPY_URL", f"duckdb:///{missing}")
+    at = data_source_page()
+    at.radio(key="source_radio").set_value("analytics")
+    healthy(at.run())
+    assert errors(at) == [] and [w.value for w in at.warning] == [] and at.metric.len == 0
+    click(at, "Test connection")
+    assert any(f"DuckDB database {missing} does not exist" in e for e in errors(at))
+    healthy(at.run())          # a rerun (any other click) does not try again
+    assert errors(at) == []
+    click(at, "Check freshness")
+    assert any("does not exist" in w.value for w in at.warning)
+
+
+def test_a_source_that_is_not_configured_says_what_to_add():
+    at = data_source_page()
+    radio = at.radio(key="source_radio")
+    assert radio.options[1:] == [
+        "MOR database (not configured)", "Analytics copy (not configured)", "MOR server API (not configured)"]
+    at.radio(key="source_radio").set_value("mor_api")
+    healthy(at.run())
+    [warning] = [w.value for w in at.warning]
+    assert "[mor_api]" in warning and ".streamlit/secrets.toml" in warning
+    assert all(b.disabled for b in at.button if b.label in ("Test connection", USE_SOURCE))
+
+
+@pytest.fixture
+def secrets_file(tmp_path, monkeypatch):
+    """The app's secrets read from a file of the test's own (not at.secrets, which skips parsing)."""
+    import streamlit as st
+    from streamlit import config
+    from streamlit.runtime.secrets import Secrets
+
+    path = tmp_path / "secrets.toml"
+    before = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(path)])
+    monkeypatch.setattr(st, "secrets", Secrets())
+    try:
+        yield path
+    finally:
+        config.set_option("secrets.files", before)
+
+
+def test_a_malformed_secrets_file_is_named_with_its_reason(secrets_file):
+    secrets_file.write_text('[connections.mor]\nurl = "sqlite:///x.sqlite\n')  # unterminated string
+    at = data_source_page()
+    [message] = [e.value for e in at.main.error]
+    assert str(secrets_file) in message and "line 2" in message
+    assert "not configured" not in message
+    [warning] = [w.value for w in at.sidebar.warning]
+    assert str(secrets_file) in warning
+    at.switch_page("app_pages/aggregates.py")
+    healthy(at.run())
+    assert totals(at)["total_calls"] == 27  # the demo still reports
+
+
+def test_a_well_formed_secrets_file_configures_sources(secrets_file, small_db):
+    secrets_file.write_text(f'[connections.mor]\nurl = "sqlite:///{small_db}"\n'
+                            '[report]\ntimezone = "Europe/Vilnius"\n')
+    at = data_source_page()
+    assert errors(at) == [] and [w.value for w in at.sidebar.warning] == []
+    assert at.radio(key="source_radio").options[1] == "MOR database ([connections.mor])"
+    assert "**Time zone:** Europe/Vilnius" in at.sidebar.caption[0].value
+
+
+def test_a_bad_report_setting_is_named(secrets_file):
+    secrets_file.write_text('[report]\ntimezone = "Mars/Olympus"\n')
+    at = data_source_page()
+    [message] = [e.value for e in at.main.error]
+    assert "[report] timezone" in message and "Mars/Olympus" in message
+    assert "**Time zone:** UTC" in at.sidebar.caption[0].value
+
+
+def test_an_unexpected_failure_says_so_and_what_to_do(monkeypatch):
+    from core.sources.db import DatabaseSource
+
+    def broken(self, params, settings):
+        raise RuntimeError("something inside went wrong")
+    monkeypatch.setattr(DatabaseSource, "run", broken)
+    at = open_app(DAY)
+    [message] = errors(at)
+    assert message.startswith("**Unexpected error (RuntimeError)")
+    assert "log" in message and "bug" not in message
+
+
+def test_user_fixable_failures_never_say_unexpected_or_bug(tmp_path):
+    missing = tmp_path / "missing.sqlite"
+    at = data_source_page(secrets={"connections": {"mor": {"url": f"sqlite:///{missing}"}}})
+    at.radio(key="source_radio").set_value(MOR)
+    healthy(at.run())
+    click(at, "Test connection")
+    [message] = errors(at)
+    assert "does not exist" in message
+    assert "nexpected" not in message and "bug" not in message

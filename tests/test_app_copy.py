@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from core.sources.config import ANALYTICS
 from core.sync import sync
-from tests.app_driver import app_environment, choose_source, clean, healthy, open_app, use_source
+from tests.app_driver import app_environment, choose_source, clean, click, healthy, open_app, use_source
 from tests.fixture_small import FROM, TILL, build_small_sqlite
 
 QUERY = {"from": str(FROM), "till": str(TILL), "group_by_day": "1", "profit_show": "1"}
@@ -23,6 +24,7 @@ def databases(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, databases):
     with app_environment(monkeypatch, databases[0]):
+        monkeypatch.setenv("MOR_COPY_URL", f"duckdb:///{databases[1]}")  # as an operator configures it
         yield
 
 
@@ -31,18 +33,21 @@ def test_copy_gives_the_same_report_and_shows_its_freshness(databases):
     expected = at.dataframe[0].value.reset_index(drop=True)
     assert len(expected) >= 1
 
-    clean(choose_source(at, "copy", {"Analytics copy": f"duckdb:///{databases[1]}"}))
+    clean(choose_source(at, ANALYTICS))
+    assert not at.metric  # nothing read before the button
+    clean(click(at, "Check freshness"))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Call records"] == "32"  # every record of the fixture was copied
     assert metrics["Newest call"].startswith("2024-03-")
     assert metrics["Last sync (UTC)"] != "never"
 
-    clean(use_source(at, "copy", {"Analytics copy": f"duckdb:///{databases[1]}"}))
-    assert at.session_state["source_choice"].kind == "copy"
+    clean(use_source(at, ANALYTICS))
+    assert at.session_state["source_name"] == ANALYTICS
     pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), expected,
                                   check_exact=False)
 
 
-def test_a_missing_copy_says_how_to_make_one(tmp_path):
-    at = healthy(choose_source(open_app(), "copy", {"Analytics copy": f"duckdb:///{tmp_path}/absent.duckdb"}))
+def test_a_missing_copy_says_how_to_make_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOR_COPY_URL", f"duckdb:///{tmp_path}/absent.duckdb")
+    at = healthy(click(choose_source(open_app(), ANALYTICS), "Check freshness"))
     assert any("does not exist" in w.value and "sync" in w.value for w in at.warning)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import ReportError
 from core.groupings import GROUPINGS
 from core.params import PARAM_NAMES, ParamError, parse_params
 from core.periods import PRESETS
-from ui import form, state
+from ui import form, state, view
 from ui.form import key
 
 STREAMLIT_QUERY_KEYS = {"embed", "embed_options"}
@@ -75,7 +76,7 @@ def _reset() -> None:
 # --- widgets ----------------------------------------------------------------------------
 
 def _id_filter(name: str, label: str, help_text: str, options: list | None) -> None:
-    if options is None:  # the remote API cannot list names: ask for the id
+    if options is None:  # the source cannot list names (MOR's API): ask for the id
         st.number_input(f"{label} id", key=key(name), min_value=0, step=1, value=None,
                         placeholder="all", help=help_text + " Enter the MOR id.")
         return
@@ -112,15 +113,17 @@ def render() -> None:
     st.session_state.pop("sidebar_error", None)
     users = options = None
     try:
-        users = state.acting_users()
-        options = state.choices(params.u)
+        source = view.source()
+        users = state.acting_users(source)
+        options = state.choices(source, params.u)
     except Exception as exc:  # the pages report the failure; the form still shows
-        st.session_state.sidebar_error = state.describe_error(exc)[0]
+        st.session_state.sidebar_error = view.describe(exc)[0]
 
     with st.sidebar:
-        choice = state.source_choice()
-        st.caption(f"**Source:** {'MOR server ' + choice.api_base if choice.kind == state.API else _source_name(choice)}  \n"
+        st.caption(f"**Source:** {_source_name()}  \n"
                    f"**Time zone:** {state.settings().timezone} · **Answered:** {state.settings().answered_rule}")
+        for problem in state.problems():  # a malformed secrets.toml is said, not taken for "not configured"
+            st.warning(problem, icon=":material/settings_alert:")
         with st.form("report_form", border=False):
             _acting_user(users)
             st.subheader("Period")
@@ -188,10 +191,10 @@ def render() -> None:
                        + st.session_state.sidebar_error)
 
 
-def _source_name(choice) -> str:
-    from core.sources.db import safe_url
-    if choice.kind == state.DEMO:
-        return "demo database"
-    if choice.kind == state.COPY:
-        return f"analytics copy {safe_url(choice.url)}"
-    return f"database {safe_url(choice.url)}"
+def _source_name() -> str:
+    """The source in use by its configured title (never a URL: it may hold a password)."""
+    try:
+        return state.current_config().title
+    except ReportError:
+        name = state.source_name()
+        return f"{state.KNOWN_SOURCES.get(name, (name,))[0]} (not configured)"

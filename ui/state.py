@@ -1,226 +1,254 @@
-"""Where the app keeps its source, settings and parameters, and the one place it caches.
+"""The app's session state and its caches; nothing here draws on the page (ui/view.py does).
 
-`st.cache_resource` holds engines and HTTP sessions; `st.cache_data` holds reports, keyed
-on the source, the acting user and every parameter, the time zone and the rules, so one
-user's cached report is never served to another.
+Sources are configured, never typed: `.streamlit/secrets.toml` and the environment name
+them (core.sources.config), the session holds only the chosen name. `st.cache_resource`
+holds opened sources (engines, HTTP sessions) keyed on their configuration; `st.cache_data`
+holds reports keyed on the acting user first, then the source, every parameter and the
+settings, so one user's cached report is never served to another.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from core.errors import ReportError, SourceUnavailable
 from core.params import Params, today_bounds
 from core.report import Report
-from core.settings import Settings, SettingsError
+from core.settings import UNCONFIGURED, Settings, SettingsError, settings_from
+from core.sources import Source
+from core.sources.config import (
+    ANALYTICS,
+    DEMO,
+    MOR,
+    MOR_API,
+    SECRETS_FILE,
+    SourceConfig,
+    configured_sources,
+    open_source,
+)
 
-DEMO, SECRETS, COPY, API = "demo", "secrets", "copy", "api"
 REPORT_TTL = 600
+FRESHNESS_TTL = 60   # freshness counts every call: once a minute is enough
+
+# Every source the app knows, in the order the Data source page lists them, with what to
+# configure for the ones that are not: (title, what to add).
+KNOWN_SOURCES = {
+    DEMO: ("Demo database", "set MOR_DEMO_PATH to a file in a writable folder"),
+    MOR: ("MOR database", f"add a [connections.mor] section with a url to {SECRETS_FILE} "
+                          "(or set MOR_DB_URL); a read-only account is enough"),
+    ANALYTICS: ("Analytics copy", "build data/mor.duckdb with `python -m core sync`, or add a "
+                                  f"[connections.analytics] section with a url to {SECRETS_FILE} "
+                                  "(or set MOR_COPY_URL)"),
+    MOR_API: ("MOR server API", f"add a [mor_api] section with base, username and secret to {SECRETS_FILE}"),
+}
 
 
 @dataclass(frozen=True)
-class SourceChoice:
-    kind: str = DEMO
-    url: str = ""             # database URL (demo or secrets); may hold a password: never shown
-    api_base: str = ""
-    api_user: str = ""
-    api_secret: str = ""      # never shown, never in a URL or a log
-    use_get: bool = False
+class Configuration:
+    """What the operator configured: the sources by name, the [report] section, and why
+    part of it could not be used ('' when all is well)."""
 
-    def cache_key(self) -> tuple:
-        digest = hashlib.sha256(self.api_secret.encode()).hexdigest() if self.api_secret else ""
-        return (self.kind, self.url, self.api_base, self.api_user, digest, self.use_get)
+    sources: dict[str, SourceConfig]
+    report: Mapping = field(default_factory=dict)
+    problem: str = ""
 
 
-def _secrets_section(name: str) -> dict:
+# --- configuration -------------------------------------------------------------------------
+
+def read_secrets() -> tuple[dict, str]:
+    """secrets.toml as a dict, and '' or one line saying why it could not be read.
+
+    A missing file is no problem (nothing is configured); a malformed one is, named with
+    the parser's reason, so that a typo is never mistaken for "not configured".
+    """
     try:
-        section = st.secrets
-        for part in name.split("."):
-            section = section[part]
-        return dict(section)
-    except (KeyError, FileNotFoundError, AttributeError):
-        return {}
-    except Exception:  # a malformed secrets.toml must not take the app down
-        return {}
+        return st.secrets.to_dict(), ""
+    except StreamlitSecretNotFoundError as exc:
+        where = exc.exec_kwargs.get("path") or exc.exec_kwargs.get("sub_folder_path")
+        if not where:   # no secrets file anywhere: nothing configured
+            return {}, ""
+        reason = str(exc.__cause__ or exc).strip().splitlines()[0]
+        return {}, (f"{where} could not be read: {reason}. Until it is fixed, only the demo "
+                    "database and sources set in the environment are offered.")
+    except OSError as exc:  # e.g. a secrets.toml the app may not read
+        return {}, f"{exc.filename or SECRETS_FILE} could not be read: {exc.strerror}."
+    except UnicodeDecodeError:
+        return {}, f"{SECRETS_FILE} could not be read: it is not UTF-8 text."
 
 
-def secrets_db_url() -> str:
-    """[connections.mor] in secrets.toml: a `url`, or Streamlit's SQL connection fields."""
-    conf = _secrets_section("connections.mor")
-    if conf.get("url"):
-        return str(conf["url"])
-    if conf.get("dialect"):
-        from sqlalchemy.engine import URL
-        drivername = conf["dialect"] + (f"+{conf['driver']}" if conf.get("driver") else "")
-        return URL.create(drivername, username=conf.get("username"), password=conf.get("password"),
-                          host=conf.get("host"), port=conf.get("port"),
-                          database=conf.get("database")).render_as_string(hide_password=False)
-    return ""
-
-
-def copy_url() -> str:
-    """The DuckDB analytics copy: [connections.analytics] url, else data/mor.duckdb."""
-    conf = _secrets_section("connections.analytics")
-    return str(conf.get("url") or os.environ.get("MOR_COPY_URL", "duckdb:///data/mor.duckdb"))
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _cached_freshness(url: str) -> dict:
-    from core.sync import freshness
-    return freshness(_database_source(url).engine)
-
-
-def freshness(url: str) -> dict:
-    """Newest call and last sync of a database (cached a minute: it counts every call)."""
-    return _cached_freshness(url)
-
-
-def secrets_api() -> dict:
-    return _secrets_section("mor_api")
-
-
-def demo_path() -> Path:
-    return Path(os.environ.get("MOR_DEMO_PATH", "data/demo.sqlite"))
-
-
-def default_settings() -> Settings:
-    conf = _secrets_section("report")
+def configuration() -> Configuration:
+    """The configured sources and report rules, read afresh on every run (an edited
+    secrets.toml takes effect without a restart)."""
+    secrets, problem = read_secrets()
     try:
-        return Settings(timezone=os.environ.get("MOR_TIMEZONE", conf.get("timezone", "UTC")),
-                        answered_rule=conf.get("answered_rule", "disposition"))
-    except SettingsError:
-        return Settings()
+        sources = configured_sources(secrets)
+    except ReportError as exc:  # one malformed section: the demo still works
+        problem = f"{exc.full()}. Until it is fixed, only the demo database is offered."
+        sources = configured_sources({}, {k: v for k, v in os.environ.items() if k == "MOR_DEMO_PATH"})
+    report = secrets.get("report") if isinstance(secrets.get("report"), Mapping) else {}
+    return Configuration(sources=sources, report=dict(report), problem=problem)
 
 
-def source_choice() -> SourceChoice:
-    if "source_choice" not in st.session_state:
-        st.session_state.source_choice = SourceChoice(kind=DEMO, url=f"sqlite:///{demo_path()}")
-    return st.session_state.source_choice
+def configured_settings() -> tuple[Settings, str]:
+    """Settings from [report] and the environment, and '' or why they could not be used."""
+    try:
+        return settings_from(configuration().report), ""
+    except SettingsError as exc:
+        return Settings(**UNCONFIGURED), f"{exc}; until it is fixed the defaults are used."
 
 
-def set_source_choice(choice: SourceChoice) -> None:
+def problems() -> list[str]:
+    """What is wrong with the configuration, one line each; empty when all is well."""
+    return [p for p in (configuration().problem, configured_settings()[1]) if p]
+
+
+# --- the session's source ------------------------------------------------------------------
+
+def source_name() -> str:
+    return st.session_state.get("source_name", DEMO)
+
+
+def set_source(name: str) -> None:
     """Switch sources; the report's parameters stay, so the same report runs on the new one."""
-    st.session_state.source_choice = choice
+    st.session_state.source_name = name
 
 
-def settings() -> Settings:
-    if "settings" not in st.session_state:
-        st.session_state.settings = default_settings()
-    return st.session_state.settings
+def current_config() -> SourceConfig:
+    """The configuration of the source in use; SourceUnavailable when it is not configured
+    (any more)."""
+    name = source_name()
+    config = configuration().sources.get(name)
+    if config is None:
+        title, how = KNOWN_SOURCES.get(name, (name, "it is not a source this app knows"))
+        what = "No database is configured" if name == MOR else f"The {title} is not configured"
+        raise SourceUnavailable(what, hint=how + ", or choose another source on the Data source page")
+    return config
 
 
 @st.cache_resource(show_spinner=False)
-def _database_source(url: str):
-    from core.sources.db import DatabaseSource
-    return DatabaseSource(url)
-
-
-@st.cache_resource(show_spinner=False)
-def _http_session():
-    import requests
-    return requests.Session()
+def _opened(config_key: tuple, _config: SourceConfig) -> Source:
+    return open_source(_config)
 
 
 _DEMO_CHECKED: set[tuple[str, str]] = set()  # (path, UTC day) already checked by this process
 
 
-def ensure_demo_database() -> None:
+def prepare_demo(config: SourceConfig, progress: Callable[[str], None] | None = None) -> None:
     """Build the demo on first use, or rebuild it when it no longer reaches today.
 
     Checked once a day per process, not on every rerun: a rerun follows every click.
     """
-    from datetime import datetime, timezone
-
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.demo import ensure_demo
-    path = demo_path()
-    checked = (str(path), datetime.now(timezone.utc).strftime("%Y-%m-%d"))
-    if checked in _DEMO_CHECKED and path.exists():
+    path = make_url(config.url).database
+    checked = (path, datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+    if checked in _DEMO_CHECKED and os.path.exists(path):
         return
-    status = None
     try:
-        def progress(message: str) -> None:
-            nonlocal status
-            if status is None:
-                status = st.status("Preparing the demo database…", expanded=True)
-            status.write(message)
         ensure_demo(path, progress=progress)
-        _DEMO_CHECKED.add(checked)
-        if status is not None:
-            status.update(label="Demo database ready", state="complete", expanded=False)
-    except (OSError, SQLAlchemyError, ValueError) as exc:  # the user's to fix, not a bug
+    except (OSError, SQLAlchemyError, ValueError, ReportError) as exc:  # the operator's to fix
         raise SourceUnavailable(f"the demo database {path} could not be built: {exc}",
                                 hint="set MOR_DEMO_PATH to a file in a writable folder, or choose "
                                      "another source on the Data source page") from None
+    _DEMO_CHECKED.add(checked)
 
 
-def current_source(choice: SourceChoice | None = None):
-    """The report source for the session's choice; raises ReportError when it cannot open."""
-    choice = choice or source_choice()
-    if choice.kind == API:
-        from core.sources.mor_api import MorApiSource
-        return MorApiSource(choice.api_base, secret=choice.api_secret, use_get=choice.use_get,
-                            session=_http_session())
-    if choice.kind == DEMO:
-        ensure_demo_database()
-    if not choice.url:
-        raise SourceUnavailable("No database is configured",
-                                hint="add [connections.mor] to .streamlit/secrets.toml, "
-                                     "or choose the demo database on the Data source page")
-    return _database_source(choice.url)
+def source(config: SourceConfig | None = None, progress: Callable[[str], None] | None = None) -> Source:
+    """The opened source for `config` (default: the one in use); the demo is built first.
+    Opening connects to nothing: the first query or request does."""
+    config = config or current_config()
+    if config.name == DEMO:
+        prepare_demo(config, progress)
+    return _opened(config.cache_key(), config)
 
+
+def settings() -> Settings:
+    """The configured settings with the session's time zone and answered rule.
+
+    The accountant's permissions always come from configuration, never from the session."""
+    configured, _ = configured_settings()
+    rules = st.session_state.get("report_rules")
+    if not rules:
+        return configured
+    try:
+        return replace(configured, **rules)
+    except SettingsError:
+        return configured
+
+
+def set_rules(timezone_name: str, answered_rule: str) -> None:
+    st.session_state.report_rules = {"timezone": timezone_name, "answered_rule": answered_rule}
+
+
+# --- cached reads --------------------------------------------------------------------------
 
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False, max_entries=128)
-def _cached_report(source_key: tuple, params_key: tuple, settings_key: tuple,
-                   _source, _params: Params, _settings: Settings) -> Report:
+def _cached_report(user: str, source_key: tuple, params_key: tuple, settings_key: tuple,
+                   _source: Source, _params: Params, _settings: Settings) -> Report:
     return _source.run(_params, _settings)
 
 
-def run_report(params: Params) -> Report:
+def run_report(source: Source, params: Params) -> Report:
     """The report for these parameters, from cache when the same report ran recently."""
-    choice = source_choice()
-    source = current_source(choice)
-    return _cached_report(choice.cache_key(), params.cache_key(), settings().cache_key(),
-                          source, params, settings())
+    return _cached_report(params.u, current_config().cache_key(), params.cache_key(),
+                          settings().cache_key(), source, params, settings())
 
 
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)
-def _cached_choices(source_key: tuple, username: str, settings_key: tuple,
-                    _source, _settings: Settings) -> dict:
+def _cached_choices(username: str, source_key: tuple, settings_key: tuple,
+                    _source: Source, _settings: Settings) -> dict:
     return _source.choices(username, _settings)
 
 
-def choices(username: str) -> dict | None:
-    """Names for the sidebar's selects, or None when the source cannot list them (remote API)."""
-    choice = source_choice()
-    if choice.kind == API:
+def choices(source: Source, username: str) -> dict | None:
+    """Names for the sidebar's selects, or None when the source cannot list them."""
+    if not source.capabilities.lists_names:
         return None
-    source = current_source(choice)
-    return _cached_choices(choice.cache_key(), username, settings().cache_key(), source, settings())
+    return _cached_choices(username, current_config().cache_key(), settings().cache_key(),
+                           source, settings())
 
 
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)
-def _cached_acting_users(source_key: tuple, _source) -> list:
+def _cached_acting_users(source_key: tuple, _source: Source) -> list:
     return _source.acting_users()
 
 
-def acting_users() -> list[tuple[str, str]] | None:
-    choice = source_choice()
-    if choice.kind == API:
+def acting_users(source: Source) -> list[tuple[str, str]] | None:
+    """Who may be chosen as the acting user, or None when the source cannot list them."""
+    if not source.capabilities.lists_acting_users:
         return None
-    return _cached_acting_users(choice.cache_key(), current_source(choice))
+    return _cached_acting_users(current_config().cache_key(), source)
 
+
+@st.cache_data(ttl=FRESHNESS_TTL, show_spinner=False)
+def _cached_freshness(source_key: tuple, _source: Source) -> dict | None:
+    return _source.freshness()
+
+
+def freshness(config: SourceConfig, source: Source) -> dict | None:
+    """How current the source's calls are, or None when it cannot tell."""
+    if not source.capabilities.freshness:
+        return None
+    return _cached_freshness(config.cache_key(), source)
+
+
+# --- the report's parameters ---------------------------------------------------------------
 
 def default_params(username: str | None = None) -> Params:
-    choice = source_choice()
-    user = username or (choice.api_user if choice.kind == API and choice.api_user else "admin")
+    """Today's report, acting as the configured API user or else the admin."""
+    try:
+        configured_user = current_config().api_user
+    except ReportError:
+        configured_user = ""
     start, end = today_bounds(settings().timezone)
-    return Params(u=user, from_=start, till=end)
+    return Params(u=username or configured_user or "admin", from_=start, till=end)
 
 
 def current_params() -> Params:
@@ -231,11 +259,3 @@ def current_params() -> Params:
 
 def set_params(params: Params) -> None:
     st.session_state.report_params = params
-
-
-def describe_error(exc: Exception) -> tuple[str, str]:
-    """(message, what to do) for any failure, without a traceback."""
-    if isinstance(exc, ReportError):
-        return str(exc), exc.hint
-    return (f"Unexpected {exc.__class__.__name__}: {exc}",
-            "This is a bug in the reporting tool; the command line's --debug shows details.")

@@ -1,15 +1,77 @@
-"""Pieces every report page shows: the run with its feedback, headline metrics, downloads."""
+"""Pieces the pages show: the run with its feedback, failures as one message, headline
+metrics, downloads, a source's freshness, and the demo database's first build."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 
 import streamlit as st
 
 from core import exports, formatting
+from core.errors import ReportError
 from core.params import FILTER_PARAMS, Params
 from core.periods import to_wall_clock
 from core.report import Report
+from core.sources import Source
+from core.sources.config import ANALYTICS, SourceConfig
 from ui import state
+
+log = logging.getLogger(__name__)
+
+
+# --- failures --------------------------------------------------------------------------------
+
+def describe(exc: Exception) -> tuple[str, str]:
+    """(message, what to do) for any failure, without a traceback.
+
+    A ReportError is a condition someone can fix and says what to do; anything else is a
+    defect of this tool, said to be unexpected, with its details left in the server log."""
+    if isinstance(exc, ReportError):
+        return str(exc), exc.hint
+    log.error("unexpected %s", exc.__class__.__name__, exc_info=exc)
+    return (f"Unexpected error ({exc.__class__.__name__}): the reporting tool did not expect this",
+            "Try again. If it happens again, tell whoever runs this app, with the time it happened: "
+            "the server's log has the details.")
+
+
+def show_error(exc: Exception, *, warning: bool = False) -> None:
+    """The one way every page shows a failure: the message in bold, then what to do."""
+    message, hint = describe(exc)
+    text = f"**{message}**" + (f"  \n{hint}" if hint else "")
+    if warning:
+        st.warning(text, icon=":material/warning:")
+    else:
+        st.error(text, icon=":material/error:")
+
+
+# --- the source ------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _demo_status():
+    """A status box while the demo database is built (a few seconds, on first use only)."""
+    status = None
+
+    def progress(message: str) -> None:
+        nonlocal status
+        if status is None:
+            status = st.status("Preparing the demo database…", expanded=True)
+        status.write(message)
+
+    try:
+        yield progress
+    except Exception:
+        if status is not None:
+            status.update(label="The demo database could not be built", state="error")
+        raise
+    if status is not None:
+        status.update(label="Demo database ready", state="complete", expanded=False)
+
+
+def source(config: SourceConfig | None = None) -> Source:
+    """The source in use (or `config`'s), opened; the demo's first build shows its progress."""
+    with _demo_status() as progress:
+        return state.source(config, progress)
 
 
 def period_text(params: Params) -> str:
@@ -24,10 +86,9 @@ def current_report() -> Report | None:
     started = time.perf_counter()
     try:
         with st.spinner("Running the report…", show_time=True):
-            report = state.run_report(params)
+            report = state.run_report(source(), params)
     except Exception as exc:  # every failure becomes a message, never a traceback
-        message, hint = state.describe_error(exc)
-        st.error(f"**{message}**" + (f"  \n{hint}" if hint else ""))
+        show_error(exc)
         return None
     elapsed = time.perf_counter() - started
     st.caption(f"{period_text(params)} · acting as **{params.u}** · {report.currency} · "
@@ -66,23 +127,30 @@ def headline(report: Report) -> None:
 
 def downloads(report: Report, stem: str = "aggregate") -> None:
     columns = st.columns(len(exports.EXPORTERS) + 2)
-    for column, (name, exporter) in zip(columns, exports.EXPORTERS.items()):
+    for column, (name, exporter) in zip(columns, exports.EXPORTERS.items(), strict=False):
         column.download_button(f"Download {name.upper()}", exports.export(report, name),
                                file_name=exports.filename(report, name, stem), mime=exporter.mime,
                                key=f"download_{stem}_{name}", icon=":material/download:")
 
 
-def freshness_panel(url: str) -> None:
-    """How current the copy is: its newest call and the last sync."""
+def freshness_panel(config: SourceConfig) -> None:
+    """How current a source's calls are: how many, the newest, and a copy's last sync."""
     try:
-        fresh = state.freshness(url)
+        fresh = state.freshness(config, source(config))
     except Exception as exc:
-        message, hint = state.describe_error(exc)
-        st.warning(f"{message}  \n{hint or 'Build the copy with `python -m core sync`.'}",
-                   icon=":material/sync_problem:")
+        show_error(exc, warning=True)
+        return
+    if fresh is None:
+        st.info(f"The {config.title} cannot tell how current its calls are.", icon=":material/info:")
         return
     newest, synced = fresh["newest_call"], fresh["last_sync"]
     left, middle, right = st.columns(3)
     left.metric("Call records", f"{fresh['calls']:,}")
     middle.metric("Newest call", f"{newest:%Y-%m-%d %H:%M}" if newest else "—")
-    right.metric("Last sync (UTC)", f"{synced:%Y-%m-%d %H:%M}" if synced else "never")
+    if synced:
+        right.metric("Last sync (UTC)", f"{synced:%Y-%m-%d %H:%M}")
+    else:
+        right.metric("Last sync (UTC)", "never" if config.name == ANALYTICS else "— (not a copy)")
+    if fresh.get("complete") is False:
+        st.warning("The last sync did not finish: the copy may lack calls. Run `python -m core sync` "
+                   "again.", icon=":material/sync_problem:")
