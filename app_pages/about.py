@@ -10,7 +10,8 @@ reopens it.
 
 ### Which calls count
 Calls whose start (`calldate`) lies in the period, made by a user (not incoming, not the
-admin's own) and not calling-card calls. A Reseller PRO sees only his own users' calls.
+admin's own) and not calling-card calls. A Reseller PRO sees only his own users' calls, and on
+the admin's providers his billed terminator is the admin's reseller price.
 With **From user perspective**, each user call counts once: the last failover attempt.
 
 ### Metrics
@@ -19,8 +20,8 @@ With **From user perspective**, each user call counts once: the last failover at
 | Calls | call records (failover attempts count separately unless *From user perspective*) |
 | Answered | records answered: disposition `ANSWERED` (or hangup cause 16, a setting) |
 | Billed originator | what originators were charged for answered calls |
-| Billed terminator | what the terminators (providers) cost for answered calls; a Reseller PRO pays the admin's reseller price on the admin's providers |
-| Billed duration originator / terminator | seconds billed to the user / by the provider, after billing increments |
+| Billed terminator | what the terminators (providers) cost for answered calls |
+| Billed duration originator / terminator | seconds billed to the user / by the provider, after increments |
 | Duration | seconds from answer to hang-up of answered calls (real, unrounded seconds with *Real billsec*) |
 | ASR | answer-seizure ratio: answered ÷ calls × 100 |
 | ACD | average call duration: duration ÷ answered calls |

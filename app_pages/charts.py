@@ -49,6 +49,7 @@ with series:
     show(charts.time_series(report, metric),
          "ASR and ACD are recomputed from the summed calls and durations of each period.", "series")
 with heat:
-    metric = st.selectbox("Metric", [m for m in ("total_calls", "answered_calls", "duration", "asr")
-                                     if m in report.metric_columns], format_func=report.label, key="heat_metric")
-    show(charts.day_hour_heatmap(report, metric), "Rows are days, columns hours of day (report time zone).", "heatmap")
+    options = [m for m in ("total_calls", "answered_calls", "duration", "asr") if m in report.metric_columns]
+    metric = st.selectbox("Metric", options, format_func=report.label, key="heat_metric")
+    show(charts.day_hour_heatmap(report, metric), "Rows are days, columns hours of day (report time zone).",
+         "heatmap")

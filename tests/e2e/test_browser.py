@@ -1,9 +1,11 @@
 """The app in a real browser: `streamlit run app.py` driven by Playwright in Debian's Chromium.
 
 The server reads the small hand-written MOR database (tests/fixture_small.py) as its demo
-database. The test changes a group-by and a filter in the sidebar, sees the table change,
-downloads the CSV, and compares it byte for byte with `python -m core report --format csv`
-for the parameters the page's URL holds. A screenshot goes to tests/.run/ (git-ignored).
+database (MOR_DEMO_PATH), the one source configured. One test changes a group-by and a
+filter in the sidebar, sees the table change, downloads the CSV, and compares it byte for
+byte with `python -m core report --format csv` for the parameters the page's URL holds;
+another opens the Data source page, which has no text box and reads nothing before its
+button. Screenshots go to tests/.run/ (git-ignored).
 
 Chromium is Debian's (/usr/bin/chromium; `make system-deps` installs it): Playwright cannot
 download its own browser here. Deselect with `-m "not e2e"`.
@@ -187,3 +189,19 @@ def test_group_by_and_filter_then_download_csv(server, page, small_db):
     # Calls from 447000001 (user 4): 16 on the 14th, 14, 15, 18, 19, 20 on the 15th, 17 on the 16th.
     assert [line.split(",")[:2] for line in lines[1:]] == [
         ["2024-03-14", "1"], ["2024-03-15", "5"], ["2024-03-16", "1"], ["Total", "7"]]
+
+
+def test_data_source_page_chooses_by_name_and_reads_only_on_a_button(server, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/data_source")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("radiogroup").first).to_contain_text("Demo database")
+    wait_for_run(page)
+    # No field for a URL, host, secret or driver option: no text box at all on this page.
+    assert main.get_by_test_id("stTextInput").count() == 0
+    assert main.get_by_test_id("stMetric").count() == 0  # nothing read yet
+    main.get_by_role("button", name="Check freshness").click()
+    expect(main.get_by_test_id("stMetric").filter(has_text="Call records")).to_contain_text("32")
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RUN_DIR / "browser_data_source.png"))
