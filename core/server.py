@@ -28,7 +28,8 @@ from .params import SERVER_IGNORED, ParamError, parse_params
 from .schema import conflines, users
 from .settings import ANSWERED_RULES, Settings
 from .sources.db import DatabaseSource, open_engine
-from .sources.mor_api import ENDPOINT, mor_hash
+from .signin import SignInRefused, SignInThrottled, Throttle, check_credentials, throttle_keys
+from .sources.mor_api import ENDPOINT, LOGIN_ENDPOINT, mor_hash
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,12 @@ class Refusal(Exception):
 def envelope(text: str) -> str:
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<page>\n  <status>\n'
             f"    <error>{escape(text)}</error>\n  </status>\n</page>\n")
+
+
+def login_answer(status: str) -> str:
+    """MOR's answer to api/login: ok or failed, nothing that tells which part was wrong."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<action>\n  <name>login</name>\n'
+            f"  <status>{status}</status>\n</action>\n")
 
 
 def settings_of(conn, owner_id: int) -> dict[str, str]:
@@ -177,6 +184,41 @@ def create_app(source: DatabaseSource, settings: Settings | None = None,
         log.info("aggregate_get u=%s: %d rows in %.3f s", params.u, len(report.rows),
                  time.perf_counter() - started)
         return xml(xml_chunks(report))
+
+    throttle = Throttle()
+
+    @app.route(normalise_prefix(prefix) + LOGIN_ENDPOINT, methods=list(METHODS),
+               provide_automatic_options=False)
+    def login():
+        """MOR's login: `u` and `p`, answered ok or failed; failures are throttled per
+        username and per client address, as in the app."""
+        if request.method not in METHODS:
+            raise MethodNotAllowed(valid_methods=METHODS)
+        values = request.form if request.method == "POST" else request.args
+        username, password = values.get("u", ""), values.get("p", "")
+        keys = throttle_keys(username, f"addr:{request.remote_addr}")
+        try:
+            with source.engine.connect() as conn:
+                system = settings_of(conn, 0)
+                if system.get("Allow_API") != "1":
+                    raise Refusal("API Requests are disabled")
+                if request.method == "GET" and system.get("Allow_GET_API") != "1":
+                    raise Refusal("GET Requests are disabled")
+                throttle.check(*keys)
+                check_credentials(conn, username, password)
+        except Refusal as refusal:
+            return xml(envelope(str(refusal)))
+        except SignInRefused as refusal:
+            if not isinstance(refusal, SignInThrottled):
+                throttle.failed(*keys)
+            log.info("login u=%s refused: %s", username, refusal)
+            return xml(login_answer("failed"))
+        except (ReportError, SQLAlchemyError) as exc:
+            log.warning("login u=%s failed: %s", username, exc)
+            return xml(envelope("The report database is unavailable"), 503)
+        throttle.succeeded(*keys)
+        log.info("login u=%s: ok", username)
+        return xml(login_answer("ok"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):  # 404, 405, 413…: MOR's envelope, with the HTTP status

@@ -35,6 +35,10 @@ class SignInRefused(ReportError):
     """The credentials are wrong, the user is blocked, or sign-in is throttled."""
 
 
+class SignInThrottled(SignInRefused):
+    """Too many failures lately: refused whatever the password."""
+
+
 def mor_password_digest(password: str) -> str:
     """The digest MOR stores in users.password: SHA1 hex of the UTF-8 plaintext, unsalted."""
     return hashlib.sha1(password.encode("utf-8")).hexdigest()
@@ -58,8 +62,9 @@ def check_sign_in_columns(conn: Connection) -> None:
                  "and blocked), or rebuild the demo with `python -m core demo --replace`")
 
 
-def sign_in(conn: Connection, username: str, password: str, settings: Settings) -> ActingUser:
-    """The MOR user these credentials belong to, if he may run reports; else a refusal."""
+def check_credentials(conn: Connection, username: str, password: str):
+    """The users row these credentials belong to, if it is not blocked; else a refusal.
+    MOR's own login asks no more than this; what the user may see is decided after."""
     check_sign_in_columns(conn)
     row = conn.execute(select(users.c.id, users.c.username, users.c.usertype,
                               users.c.own_providers, users.c.password, users.c.blocked)
@@ -70,6 +75,12 @@ def sign_in(conn: Connection, username: str, password: str, settings: Settings) 
     if row.blocked:
         raise SignInRefused("This MOR account is blocked",
                             hint="ask your MOR administrator to unblock it")
+    return row
+
+
+def sign_in(conn: Connection, username: str, password: str, settings: Settings) -> ActingUser:
+    """The MOR user these credentials belong to, if he may run reports; else a refusal."""
+    row = check_credentials(conn, username, password)
     try:
         return authorise(row, settings)
     except AccessDenied as exc:
@@ -106,7 +117,7 @@ class Throttle:
                     waits.append(self.window - (self.clock() - failures[0]))
         if waits:
             minutes = max(1, int(max(waits) + 59) // 60)
-            raise SignInRefused(
+            raise SignInThrottled(
                 "Too many failed sign-ins",
                 hint=f"sign-in is paused for this account or browser; try again in "
                      f"{minutes} minute{'s' if minutes != 1 else ''}")

@@ -29,6 +29,7 @@ from .mor_xml import mor_error, parse_document, read_report
 log = logging.getLogger(__name__)
 
 ENDPOINT = "/api/aggregate_get"
+LOGIN_ENDPOINT = "/api/login"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 CHUNK = 64 * 1024
 
