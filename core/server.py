@@ -14,7 +14,6 @@ import hmac
 import logging
 import re
 import socket
-import sys
 import time
 from xml.sax.saxutils import escape
 
@@ -26,8 +25,8 @@ from .errors import AccessDenied, NotFound, ReportError
 from .exports import xml_chunks
 from .params import SERVER_IGNORED, ParamError, parse_params
 from .schema import conflines, users
-from .settings import ANSWERED_RULES, Settings
-from .sources.db import DatabaseSource, open_engine
+from .settings import Settings
+from .sources.db import DatabaseSource
 from .signin import SignInRefused, SignInThrottled, Throttle, check_credentials, throttle_keys
 from .sources.mor_api import ENDPOINT, LOGIN_ENDPOINT, mor_hash
 
@@ -303,46 +302,3 @@ def listening_url(server, prefix: str) -> str:
     host = f"[{host}]" if ":" in str(host) else host
     return f"http://{host}:{server.effective_port}{normalise_prefix(prefix)}{ENDPOINT}"
 
-
-def cmd_serve(args) -> int:
-    settings = Settings(timezone=args.timezone, answered_rule=args.answered_rule)
-    if not 0 <= args.port <= 65535:
-        raise ParamError("port", f"{args.port} is not a TCP port (0-65535)")
-    if args.threads < 1:
-        raise ParamError("threads", f"{args.threads}: at least 1 is needed")
-    prefix = normalise_prefix(args.prefix)
-    url = args.db
-    if not url:
-        from .demo import ensure_demo
-        url = ensure_demo(progress=lambda m: print(m, file=sys.stderr))
-    source = DatabaseSource(read_only(open_engine(url)))
-    app = create_app(source, settings, prefix)
-    try:
-        server = create_server(app, args.host, args.port, args.threads)
-    except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return 2
-    print(f"Serving MOR aggregate_get on {listening_url(server, prefix)} "
-          f"from {source.describe()}", file=sys.stderr, flush=True)
-    try:
-        server.run()
-    finally:
-        server.close()
-    return 0
-
-
-def register(subparsers) -> None:
-    serve = subparsers.add_parser(
-        "serve", help="answer MOR's aggregate_get API over a MOR database",
-        description="Answer POST {prefix}/api/aggregate_get as MOR does, over any MOR-schema "
-                    "database (read only). GET is answered only when the Allow_GET_API "
-                    "confline is 1.")
-    serve.add_argument("--db", help="SQLAlchemy URL of a MOR database (default: the demo database)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free port)")
-    serve.add_argument("--prefix", default="/billing", help="path before /api (default /billing)")
-    serve.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
-    serve.add_argument("--timezone", default="UTC", help="report time zone, IANA name (default UTC)")
-    serve.add_argument("--answered-rule", choices=ANSWERED_RULES, default="disposition")
-    serve.set_defaults(func=cmd_serve)
