@@ -159,6 +159,24 @@ def test_a_malformed_section_is_named(tmp_path, secrets, where, what):
     assert str(failure.value).startswith(where) and what in str(failure.value)
 
 
+def test_streamlit_secrets_missing_or_broken():
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    class Secrets(dict):   # st.secrets raises this on any access when the file is absent/broken
+        def __init__(self, message):
+            super().__init__()
+            self.message = message
+
+        def get(self, key, default=None):
+            raise StreamlitSecretNotFoundError(self.message)
+
+    assert list(configured_sources(Secrets("No secrets found"), environ={})) == [DEMO]
+    with pytest.raises(SourceConfigError, match=r"^\.streamlit/secrets\.toml could not be read: "
+                                                "Error parsing secrets file at x.toml"):
+        configured_sources(Secrets("Error parsing secrets file at x.toml: Invalid value (at line 3)"),
+                           environ={})
+
+
 def test_opening_a_configured_source_connects_to_nothing():
     with FakeMySQL() as server:
         found = configured_sources({"connections": {"mor": {"url": server.url()}}}, environ={})

@@ -104,7 +104,11 @@ def _section(secrets: Mapping, *path: str) -> Mapping | None:
         where.append(part)
         try:
             node = node.get(part) if isinstance(node, Mapping) else None
-        except FileNotFoundError:      # Streamlit's secrets without a secrets.toml
+        except FileNotFoundError as exc:   # Streamlit's secrets: no secrets.toml, or a broken one
+            if "pars" in str(exc).lower():
+                raise SourceConfigError(f"{SECRETS_FILE} could not be read: {_first_line(exc)}",
+                                        hint="fix its TOML syntax; the demo database needs no "
+                                             "configuration") from None
             return None
         if node is None:
             return None
@@ -112,6 +116,11 @@ def _section(secrets: Mapping, *path: str) -> Mapping | None:
             raise SourceConfigError(f"[{'.'.join(where)}] in {SECRETS_FILE} is not a table",
                                     hint=f"write it as a [{'.'.join(where)}] section of key = value lines")
     return node
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
 
 
 def _text(section: Mapping, key: str, where: str) -> str:

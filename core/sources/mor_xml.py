@@ -19,8 +19,7 @@ from ..errors import SourceUnavailable
 from ..groupings import GROUPINGS
 from ..params import Params
 from ..query import key_columns
-from ..report import (ADDITIVE, COUNTS, DURATIONS, ID_KEYS, METRICS, PROFIT, RATIOS, Report,
-                      derive)
+from ..report import ADDITIVE, COUNTS, DURATIONS, ID_KEYS, METRICS, PROFIT, RATIOS, Report, derive
 
 ALIASES = {
     "billed_orig": "billed_originator", "price_orig": "billed_originator",
@@ -121,7 +120,8 @@ def _column(name: str, texts: list[str]) -> pd.Series:
     if name in INT_KEYS or name in COUNTS:
         values = [_number(name, t) for t in texts]
         if not _integral(values):
-            raise _bad(name, next(t for t, v in zip(texts, values) if v != round(v)), "a whole number")
+            first = next(t for t, v in zip(texts, values, strict=True) if v != round(v))
+            raise _bad(name, first, "a whole number")
         return pd.Series(values, dtype="float64").astype("int64")
     if name in DURATIONS:
         values = pd.Series([_seconds(name, t) for t in texts], dtype="float64")
