@@ -120,8 +120,9 @@ def render() -> None:
         st.session_state.sidebar_error = view.describe(exc)[0]
 
     with st.sidebar:
+        rules = state.settings()
         st.caption(f"**Source:** {_source_name()}  \n"
-                   f"**Time zone:** {state.settings().timezone} · **Answered:** {state.settings().answered_rule}")
+                   f"**Time zone:** {rules.timezone} · **Answered:** {rules.answered_rule}")
         for problem in state.problems():  # a malformed secrets.toml is said, not taken for "not configured"
             st.warning(problem, icon=":material/settings_alert:")
         with st.form("report_form", border=False):
@@ -137,7 +138,8 @@ def render() -> None:
             right.time_input("Till", key=key("time_till"), step=60,
                              help="End time on the last day (`till`), to the last second of that minute.")
             if options is None:
-                st.text_input("Currency", key=key("a_currency"), help="`a_currency`: every money figure in this currency.")
+                st.text_input("Currency", key=key("a_currency"),
+                              help="`a_currency`: every money figure in this currency.")
             else:
                 currencies = options["currencies"] or ["USD"]
                 if st.session_state.get(key("a_currency")) not in currencies:
@@ -155,7 +157,8 @@ def render() -> None:
             with st.expander("Filters"):
                 _id_filter("s_originator_id", "Originator", "`s_originator_id`: only this user's calls.",
                            options and options["originators"])
-                _id_filter("s_terminator_id", "Terminator", "`s_terminator_id`: only calls through this terminator's providers.",
+                _id_filter("s_terminator_id", "Terminator",
+                           "`s_terminator_id`: only calls through this terminator's providers.",
                            options and options["terminators"])
                 _id_filter("s_device", "Device", "`s_device`: only calls from this device.",
                            options and options["devices"])
