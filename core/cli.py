@@ -534,8 +534,8 @@ def cmd_sync(args) -> int:
         raise ParamError("--from", "the URL carries a password, which other users of this "
                                    "machine could read in the process list; leave it out and "
                                    "set MOR_DB_PASSWORD instead")
-    result = sync(args.source, args.target, full=args.full, batch_rows=args.batch,
-                  show_progress=not args.quiet)
+    batch = {} if args.batch is None else {"batch_rows": args.batch}
+    result = sync(args.source, args.target, full=args.full, show_progress=not args.quiet, **batch)
     print(result.describe())
     return EXIT_OK
 
@@ -543,7 +543,9 @@ def cmd_sync(args) -> int:
 # --- the commands ----------------------------------------------------------------------------
 
 def build_parser() -> Parser:
-    parser = Parser(prog=PROG, description=__doc__.splitlines()[0],
+    parser = Parser(prog=PROG, description="MOR Aggregates on the command line: reports over "
+                                           "Kolmisoft MOR's calls, the demo database, a "
+                                           "MOR-compatible API server and the DuckDB analytics copy.",
                     epilog="Exit codes: 0 success, 2 invalid input, 3 the source failed, "
                            "130 interrupted, 1 unexpected.")
     parser.add_argument("--debug", action="store_true", help="log the SQL and show tracebacks")
@@ -564,6 +566,7 @@ def build_parser() -> Parser:
     report.add_argument("--ca-bundle", metavar="FILE",
                         help="CA bundle to verify the MOR server's TLS certificate")
     report.add_argument("--timeout", type=seconds,
+                        metavar="SECONDS",
                         help=f"API read timeout in seconds, above 0 and at most {MAX_TIMEOUT:g} "
                              "(default 60)")
     report.add_argument("--user", help="acting MOR username (default admin)")
@@ -627,7 +630,7 @@ def build_parser() -> Parser:
                       help="the copy, e.g. duckdb:///data/mor.duckdb (created when missing)")
     sync.add_argument("--batch", type=whole(1, SYNC_MAX_BATCH, f"a number of rows from 1 to "
                                                                f"{SYNC_MAX_BATCH:,}"),
-                      default=200_000, help="call records per committed batch (default 200,000)")
+                      help="call records per committed batch (default 200,000)")
     sync.add_argument("--full", action="store_true",
                       help="drop the copied calls and copy all again (after re-rating, or "
                            "to switch sources)")

@@ -1,7 +1,8 @@
 """`python -m core report` on a database, as a cron job or a person at a terminal uses it.
 
 Expected numbers come from the plain-pandas reference (tests/reference.py) over the same
-rows, or by hand; the command runs as a real subprocess on every engine.
+rows, or by hand. The command runs in-process through core.cli.main (fast); a few smoke
+tests at the end run it as a real subprocess.
 """
 from __future__ import annotations
 
@@ -11,27 +12,55 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from core.cli import main
 from core.params import Params
 from tests.fixture_small import FROM, TABLES, TILL
 from tests.reference import reference_report
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = [f"from={FROM}", f"till={TILL}"]
+# Variables that would change a run: each test sets what it needs and nothing else leaks in.
+ENVIRONMENT = ("MOR_DB_PASSWORD", "MOR_API_SECRET", "MOR_TIMEZONE", "MOR_ANSWERED_RULE",
+               "MOR_ACCOUNTANT_STATS", "MOR_ACCOUNTANT_FINANCIAL")
 
 
-def core(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    run_env = {k: v for k, v in os.environ.items() if k not in ("MOR_DB_PASSWORD", "MOR_API_SECRET")}
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def core(capsys, monkeypatch):
+    """core(*args, env=None) -> Run: `python -m core *args` in this process, with `env` set."""
+    def run(*args: str, env: dict | None = None) -> Run:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            for name in ENVIRONMENT:
+                patch.delenv(name, raising=False)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            code = main(list(args))
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+    return run
+
+
+def core_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    run_env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
     run_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=run_env,
                           capture_output=True, text=True, timeout=120)
 
 
-def one_line_error(result: subprocess.CompletedProcess, code: int) -> str:
+def one_line_error(result, code: int) -> str:
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -46,7 +75,7 @@ def small_url(db_url_factory) -> str:
     return url
 
 
-def test_json_matches_the_reference_on_every_engine(small_url):
+def test_json_matches_the_reference_on_every_engine(small_url, core):
     args = ["group_by_user=1", "group_by_dst_group=1", "profit_show=1", "a_currency=EUR"]
     result = core("report", "--db", small_url, "--format", "json", *PERIOD, *args)
     assert result.returncode == 0, result.stderr
@@ -56,10 +85,11 @@ def test_json_matches_the_reference_on_every_engine(small_url):
                     profit_show=True, a_currency="EUR")
     rows, totals = reference_report(TABLES, params)
     assert (got["currency"], got["from"], got["till"]) == ("EUR", FROM, TILL)
-    key = lambda r: (r["originator_id"], r["dst_group_id"])
+    def key(r):
+        return (r["originator_id"], r["dst_group_id"])
     expected = sorted(rows.to_dict("records"), key=key)
     assert len(got["rows"]) == len(expected) > 3
-    for mine, theirs in zip(sorted(got["rows"], key=key), expected):
+    for mine, theirs in zip(sorted(got["rows"], key=key), expected, strict=True):
         assert list(mine) == list(rows.columns)  # the spec's columns, in the spec's order
         for column, value in theirs.items():
             if isinstance(value, str):
@@ -71,7 +101,7 @@ def test_json_matches_the_reference_on_every_engine(small_url):
         assert got["totals"][column] == pytest.approx(value, rel=1e-9, abs=1e-9), column
 
 
-def test_csv_has_header_rows_and_a_total_row(small_url):
+def test_csv_has_header_rows_and_a_total_row(small_url, core):
     result = core("report", "--db", small_url, "--format", "csv", *PERIOD, "group_by_day=1",
                   "profit_show=1")
     assert result.returncode == 0, result.stderr
@@ -81,13 +111,13 @@ def test_csv_has_header_rows_and_a_total_row(small_url):
     assert table[0] == list(rows.columns)
     assert len(table) == len(rows) + 2
     assert table[-1][0] == "Total"
-    total = dict(zip(table[0], table[-1]))
+    total = dict(zip(table[0], table[-1], strict=True))
     assert int(total["total_calls"]) == totals["total_calls"]
     assert float(total["profit"]) == pytest.approx(totals["profit"], abs=1e-6)
 
 
 @pytest.mark.parametrize("engine_kind", ["sqlite"])
-def test_csv_neutralises_formulas_but_not_negative_numbers(db_url_factory, engine_kind):
+def test_csv_neutralises_formulas_but_not_negative_numbers(db_url_factory, engine_kind, core):
     """A caller chooses his CallerID and a customer his name: a spreadsheet must never run them."""
     tables = {
         "users": [dict(id=0, username="admin", usertype="admin"),
@@ -103,7 +133,7 @@ def test_csv_neutralises_formulas_but_not_negative_numbers(db_url_factory, engin
     _, url = db_url_factory(tables)
     result = core("report", "--db", url, "--format", "csv", *PERIOD, "group_by_user=1", "profit_show=1")
     assert result.returncode == 0, result.stderr
-    table = {r[1]: dict(zip(["id", "originator"], r)) | {"profit": r[-3]}
+    table = {r[1]: dict(zip(["id", "originator"], r[:2], strict=True)) | {"profit": r[-3]}
              for r in csv.reader(io.StringIO(result.stdout)) if r[0] not in ("originator_id", "Total")}
     assert "'=HYPERLINK(\"http://x\")" in table
     assert "'@SUM(A1)" in table
@@ -111,7 +141,7 @@ def test_csv_neutralises_formulas_but_not_negative_numbers(db_url_factory, engin
 
 
 @pytest.mark.parametrize("engine_kind", ["sqlite"])
-def test_table_format_for_a_person(small_url):
+def test_table_format_for_a_person(small_url, core):
     result = core("report", "--db", small_url, *PERIOD, "group_by_day=1")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -121,7 +151,7 @@ def test_table_format_for_a_person(small_url):
 
 
 @pytest.mark.parametrize("engine_kind", ["sqlite"])
-def test_output_file_is_written_whole(small_url, tmp_path):
+def test_output_file_is_written_whole(small_url, tmp_path, core):
     (tmp_path / "out").mkdir()
     target = tmp_path / "out" / "report.csv"
     result = core("report", "--db", small_url, "--format", "csv", "--output", str(target), *PERIOD)
@@ -142,7 +172,7 @@ def test_output_file_is_written_whole(small_url, tmp_path):
     (["--format", "xlsx"], "format"),
     (["--timezone", "Mars/Base"], "timezone"),
 ])
-def test_invalid_input_exits_2_with_one_line(small_url, args, named):
+def test_invalid_input_exits_2_with_one_line(small_url, args, named, core):
     line = one_line_error(core("report", "--db", small_url, *args), 2)
     assert named in line
 
@@ -158,12 +188,12 @@ def test_invalid_input_exits_2_with_one_line(small_url, args, named):
     (["s_originator_id=4242"], "User was not found"),
     (["a_currency=XYZ"], "Currency was not found"),
 ])
-def test_source_failures_exit_3_with_one_line(small_url, args, text):
+def test_source_failures_exit_3_with_one_line(small_url, args, text, core):
     line = one_line_error(core("report", "--db", small_url, *PERIOD, *args), 3)
     assert text in line
 
 
-def test_unreachable_database_exits_3_and_never_shows_the_password(tmp_path):
+def test_unreachable_database_exits_3_and_never_shows_the_password(tmp_path, core):
     line = one_line_error(core("report", "--db", f"sqlite:///{tmp_path}/absent.sqlite"), 3)
     assert "does not exist" in line
     line = one_line_error(core("report", "--db", "mysql+pymysql://reports:s3cr3t-pw@127.0.0.1:1/mor"), 3)
@@ -171,7 +201,7 @@ def test_unreachable_database_exits_3_and_never_shows_the_password(tmp_path):
 
 
 @pytest.mark.parametrize("engine_kind", ["mariadb"])
-def test_password_comes_from_the_environment(db_url_factory):
+def test_password_comes_from_the_environment(db_url_factory, core):
     """A --db URL without a password takes $MOR_DB_PASSWORD: secrets stay off the command line."""
     _, url = db_url_factory(TABLES)
     parsed = make_url(url)
@@ -184,3 +214,24 @@ def test_password_comes_from_the_environment(db_url_factory):
                   env={"MOR_DB_PASSWORD": parsed.password})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["total_calls"] == 27  # the fixture's counted records
+
+
+# --- smoke tests: `python -m core` as a real process ------------------------------------------
+
+def test_process_help_lists_every_command():
+    result = core_process("--help")
+    assert result.returncode == 0, result.stderr
+    for command in ("report", "demo", "serve", "sync"):
+        assert f"    {command} " in result.stdout
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_process_report_and_its_exit_codes(small_url):
+    result = core_process("report", "--db", small_url, "--format", "csv", *PERIOD)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("originator_id,")
+    assert result.stdout.splitlines()[-1].startswith("Total,,,,,,27,")  # the fixture's 27 records
+    line = one_line_error(core_process("report", "--db", small_url, "group_by_day=2"), 2)
+    assert "group_by_day" in line
+    line = one_line_error(core_process("report", "--db", small_url, "--user", "nobody"), 3)
+    assert "User was not found" in line
