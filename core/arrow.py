@@ -6,9 +6,11 @@ mixed Python types or of numpy strings still lands in DuckDB as what it is.
 """
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Mapping, Sequence
 
+import duckdb
 import pyarrow as pa
 from sqlalchemy import BigInteger, DateTime, Integer, Numeric, Table
 
@@ -67,3 +69,22 @@ def insert(con, table: Table, data: pa.Table) -> None:
         con.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM _arrow_rows')
     finally:
         con.unregister("_arrow_rows")
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether DuckDB ended a statement because of Ctrl-C: it reports the SIGINT it took
+    as RuntimeError('Query interrupted') or InterruptException, not as KeyboardInterrupt."""
+    exc = getattr(exc, "orig", None) or exc
+    return (isinstance(exc, duckdb.InterruptException)
+            or (type(exc) is RuntimeError and "interrupted" in str(exc).lower()))
+
+
+@contextlib.contextmanager
+def interrupts():
+    """Ctrl-C during a DuckDB statement comes out as the KeyboardInterrupt it is."""
+    try:
+        yield
+    except Exception as exc:
+        if interrupted(exc):
+            raise KeyboardInterrupt from None
+        raise

@@ -4,45 +4,68 @@
 
 A month of 10 million calls takes tens of seconds to aggregate in MySQL/MariaDB and well
 under a second in DuckDB; reports run on the copy exactly as on MOR (same declared schema,
-same SQL). What a run does:
+same SQL). What a run does, on the copy opened once:
 
-- `calls` is copied incrementally by `id`: only rows with an id above the largest id
-  already copied, in ascending id order, in batches of `batch_rows` rows. Each batch is
-  read as a short keyset query (`id > last ORDER BY id LIMIT n`, streamed in chunks of
-  `fetch_rows`), so no long transaction is held open on MOR's server and memory stays
-  bounded by one chunk. Each batch is written in ONE DuckDB transaction together with the
-  bookkeeping row in `sync_state`, so a copy never shows a half-copied batch: an interrupted
-  run (Ctrl-C, kill, power loss) leaves the copy at the end of its last committed batch and
-  the next run resumes from there.
 - The small lookup tables (users, devices, terminators, providers, destination groups,
-  directions, destinations, currencies, conflines) are replaced in full on each run, in
-  one transaction.
-- The source is only ever read. Its password is never taken from the command line: give a
-  URL without one and set MOR_DB_PASSWORD. The copy records the source URL with the
-  password masked.
+  directions, destinations, currencies, conflines) are replaced in full, in one
+  transaction, which also records in `sync_state` the source's largest call id at the
+  start of the run (`target_id`) and that the run has not finished (`complete` false).
+- `calls` is copied incrementally by `id`: only rows with an id above the largest id
+  already copied, up to `target_id`, in ascending id order, in batches of `batch_rows`
+  rows. Each batch is read as a short keyset query (`id > last ORDER BY id LIMIT n`,
+  streamed in chunks of `fetch_rows`), so no long transaction is held open on MOR's server
+  and memory stays bounded by one chunk. Each batch is written in ONE DuckDB transaction
+  together with its bookkeeping, so a copy never shows a half-copied batch; the batch that
+  reaches `target_id` sets `complete`.
+
+An interrupted run (Ctrl-C, kill, power loss, a failing source) leaves the copy at the
+end of its last committed batch, marked incomplete: `copy_warning` says so on every report
+over it, and the next run resumes there. `--full` builds a whole new copy beside the old
+one and swaps it in only when complete; until then the old copy stays as it was.
+
+The source is only ever read, and may not be the copy's own file. Its password is never
+taken from the command line: give a URL without one and set MOR_DB_PASSWORD. The copy
+records the source URL with the password masked.
 
 Limits: MOR may re-rate or delete calls already copied; an incremental run does not see
-that. `--full` rebuilds the calls of the copy from scratch.
+that. `--full` rebuilds the copy from scratch.
 """
 from __future__ import annotations
 
-import sys
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table,
-                        create_engine, func, inspect, select)
-from sqlalchemy.engine import Engine, make_url
+import duckdb
+from sqlalchemy import Table, create_engine, func, insert, inspect, literal_column, select, update
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import table as table_clause
 
+from . import arrow
 from .errors import SourceUnavailable
 from .params import ParamError
-from .schema import (calls, conflines, currencies, destinationgroups, destinations, devices,
-                     directions, metadata, providers, terminators, users)
+from .progress import Progress
+from .schema import (
+    calls,
+    conflines,
+    copy_metadata,
+    currencies,
+    destinationgroups,
+    destinations,
+    devices,
+    directions,
+    metadata,
+    providers,
+    sync_state,
+    terminators,
+    users,
+)
 
 BATCH_ROWS = 200_000   # rows per DuckDB transaction (and per source query)
 FETCH_ROWS = 20_000    # rows held in Python at once
@@ -50,17 +73,7 @@ FETCH_ROWS = 20_000    # rows held in Python at once
 LOOKUP_TABLES = (users, devices, terminators, providers, destinationgroups, directions,
                  destinations, currencies, conflines)
 
-# Our own bookkeeping table, in the copy only (never in MOR's database).
-state_metadata = MetaData()
-sync_state = Table(
-    "sync_state", state_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
-    Column("source", String(1000), nullable=False),   # source URL, password masked
-    Column("last_id", BigInteger, nullable=False),    # largest calls.id copied
-    Column("calls_copied", BigInteger, nullable=False, default=0),
-    Column("last_sync", DateTime, nullable=False),    # UTC, end of the last committed batch
-    Column("lookups_synced", DateTime),               # UTC, last full refresh of the lookups
-)
+SYNC_COMMAND = "python -m core sync --from {source} --to {target}"
 
 
 @dataclass
@@ -72,22 +85,67 @@ class SyncResult:
     total_calls: int = 0
     lookup_rows: dict = field(default_factory=dict)
     seconds: float = 0.0
+    rebuilt: bool = False
 
     def describe(self) -> str:
         rate = f", {self.copied / self.seconds:,.0f} rows/s" if self.seconds > 0 and self.copied else ""
-        return (f"synced {self.source} -> {self.target}: {self.copied:,} new call records "
+        how = "rebuilt" if self.rebuilt else "synced"
+        return (f"{how} {self.source} -> {self.target}: {self.copied:,} new call records "
                 f"in {self.seconds:.1f} s{rate}; the copy holds {self.total_calls:,} "
                 f"(last id {self.last_id}); lookups: "
                 + ", ".join(f"{k} {v:,}" for k, v in self.lookup_rows.items()))
 
 
-# --- helpers ---------------------------------------------------------------------------
+# --- what a copy says about itself ------------------------------------------------------
+
+def copy_state(conn: Connection) -> dict | None:
+    """The copy's sync_state row as a dict (every declared column; those a copy made by an
+    older sync lacks are None), {} when no run has recorded one yet, None when the
+    database is not an analytics copy (no sync_state table)."""
+    if not inspect(conn).has_table(sync_state.name):
+        return None
+    present = _column_names(conn, sync_state.name)
+    columns = [c for c in sync_state.columns if c.name in present]
+    row = conn.execute(select(*columns).where(sync_state.c.id == 1)).first()
+    if row is None:
+        return {}
+    return {c.name: row._mapping.get(c.name) for c in sync_state.columns}
+
+
+def _column_names(conn: Connection, name: str) -> set[str]:
+    """The columns a table has (not Inspector.get_columns: duckdb-engine's fails on
+    SQLAlchemy 2.1)."""
+    return set(conn.execute(select(literal_column("*")).select_from(table_clause(name)).limit(0)).keys())
+
+
+def copy_warning(conn: Connection) -> str | None:
+    """What a report on this database must say when it is an analytics copy whose last sync
+    did not finish (so the report misses calls); None for a complete copy, a copy made
+    before runs were recorded, or a database that is not a copy."""
+    if conn.dialect.name != "duckdb":       # a copy is always a DuckDB file
+        return None
+    state = copy_state(conn)
+    if state is None or (state and state.get("complete") is not False):
+        return None
+    target = conn.engine.url.render_as_string(hide_password=True)
+    if not state:
+        return (f"This analytics copy holds no calls yet: its first sync stopped before copying "
+                f"any. Run `{SYNC_COMMAND.format(source='<MOR database URL>', target=target)}` "
+                "to fill it.")
+    return (f"This analytics copy is incomplete: its last sync stopped at call id "
+            f"{state['last_id']:,} of {state['target_id'] or 0:,} ({state['calls_copied']:,} call "
+            f"records copied), so reports on it miss calls. Run "
+            f"`{SYNC_COMMAND.format(source=state['source'], target=target)}` to finish it.")
+
+
+# --- checks before a run ---------------------------------------------------------------
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def _duckdb_path(target_url: str) -> str:
+def _copy_path(target_url: str) -> Path:
+    """The copy's file from a duckdb:/// URL, or a ParamError saying what --to takes."""
     try:
         url = make_url(target_url)
     except ArgumentError:
@@ -96,207 +154,220 @@ def _duckdb_path(target_url: str) -> str:
     if url.get_backend_name() != "duckdb" or not url.database or url.database == ":memory:":
         raise ParamError("--to", f"'{target_url}' is not a DuckDB file URL; "
                                  "use duckdb:///path/to/copy.duckdb")
-    parent = Path(url.database).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise ParamError("--to", f"the folder {parent} does not exist")
-    return str(Path(url.database).expanduser())
+    path = Path(url.database).expanduser()
+    if not path.resolve().parent.is_dir():
+        raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
+    return path
 
 
-def _arrow_type(column):
-    import pyarrow as pa
-    from sqlalchemy import Numeric
-    t = column.type
-    if isinstance(t, DateTime):
-        return pa.timestamp("us")
-    if isinstance(t, (Integer, BigInteger)):
-        return pa.int64()
-    if isinstance(t, Numeric):
-        return pa.float64()
-    return pa.string()
-
-
-def _arrow_table(table: Table, rows: list):
-    """Rows (tuples in declared column order) as an Arrow table with explicit types, so a
-    column of NULLs or of mixed Python types still lands in DuckDB as what it is."""
-    import pyarrow as pa
-    columns = list(zip(*rows)) if rows else [()] * len(table.columns)
-    arrays = [_arrow_array(column, values) for column, values in zip(table.columns, columns)]
-    return pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
-
-
-def _arrow_array(column, values):
-    import pyarrow as pa
-    kind = _arrow_type(column)
-    try:  # the fast path: SQLAlchemy already gave int / float / str / datetime / None
-        return pa.array(values, type=kind)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-        pass
-    if kind == pa.string():
-        values = [None if v is None else str(v) for v in values]
-    elif kind == pa.float64():
-        values = [None if v is None else float(v) for v in values]
-    elif kind == pa.int64():
-        values = [None if v is None else int(v) for v in values]
-    elif kind == pa.timestamp("us"):
-        values = [None if v is None else (datetime.fromisoformat(v) if isinstance(v, str) else v)
-                  for v in values]
-    return pa.array(values, type=kind)
-
-
-def _insert_arrow(con, table: Table, data) -> None:
-    names = ", ".join(f'"{c.name}"' for c in table.columns)
-    con.register("_sync_batch", data)
+def _database_file(url) -> Path | None:
+    """The file an SQLite or DuckDB URL reads (also `sqlite:///file:path?uri=true`), else None."""
     try:
-        con.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM _sync_batch')
-    finally:
-        con.unregister("_sync_batch")
+        url = make_url(str(url)) if not hasattr(url, "get_backend_name") else url
+    except ArgumentError:
+        return None
+    name = url.database
+    if url.get_backend_name() not in ("sqlite", "duckdb") or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):
+        name = name[len("file:"):].split("?", 1)[0]
+    return Path(name).expanduser()
 
 
-def create_copy_schema(target_url: str) -> None:
-    """MOR's declared tables (with our indexes) and sync_state, in the copy, if missing."""
-    engine = create_engine(target_url, poolclass=NullPool)
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file: one path, a symlink to it, or a hard link (same device and inode)."""
     try:
-        metadata.create_all(engine)        # tables + the schema's indexes (core.schema)
-        state_metadata.create_all(engine)
+        return os.path.samefile(a, b)
+    except OSError:          # one of them does not exist (yet): compare where they lead
+        return a.resolve() == b.resolve()
+
+
+def _refuse_same_file(source_url, path: Path) -> None:
+    source_file = _database_file(source_url)
+    if source_file is not None and _same_file(source_file, path):
+        raise ParamError("--to", f"{path} is the source database itself (--from); the copy "
+                                 "must be another file, e.g. duckdb:///data/mor.duckdb")
+
+
+def _check_source(source: Engine, source_name: str) -> int:
+    """The source's largest call id (0 with no calls), after checking it has every table
+    the copy needs (or one clear error naming those it lacks)."""
+    with _reading(source_name):
+        have = set(inspect(source).get_table_names())
+        missing = [t.name for t in (calls, *LOOKUP_TABLES) if t.name not in have]
+        if missing:
+            raise SourceUnavailable(f"{source_name} has no table(s) {', '.join(missing)}",
+                                    hint="is this a MOR database? check the database name in the URL")
+        with source.connect() as src:
+            return int(src.execute(select(func.max(calls.c.id))).scalar() or 0)
+
+
+# --- reading the source, writing the copy ----------------------------------------------
+
+@contextlib.contextmanager
+def _reading(source_name: str):
+    """A failing source comes out as one SourceUnavailable naming it."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None) or exc
+        text = str(orig).strip().splitlines()
+        raise SourceUnavailable(f"reading {source_name} failed: {text[0] if text else orig!r}",
+                                hint="check the URL, that the server runs, and the account's "
+                                     "SELECT rights on MOR's tables") from None
+
+
+def _chunks(source: Engine, source_name: str, stmt, fetch_rows: int) -> Iterator[list]:
+    """The statement's rows from the source, streamed `fetch_rows` at a time."""
+    with _reading(source_name), source.connect() as src:
+        result = src.execution_options(stream_results=True, max_row_buffer=fetch_rows).execute(stmt)
+        yield from result.partitions(fetch_rows)
+
+
+def _insert_arrow(con, target: Table, rows: list) -> None:
+    """Rows read from the source, into the copy's table (through Arrow)."""
+    arrow.insert(con, target, arrow.from_rows(target, rows))
+
+
+def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
+    """Every chunk into the copy's table; the number of rows."""
+    n = 0
+    with contextlib.closing(chunks):
+        for chunk in chunks:
+            _insert_arrow(con, target, chunk)
+            n += len(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+    return n
+
+
+@contextlib.contextmanager
+def _open_copy(path: Path) -> Iterator[Connection]:
+    """The copy, opened once for the whole run; its failures come out as SourceUnavailable,
+    and DuckDB's 'Query interrupted' (how it reports Ctrl-C) as the KeyboardInterrupt it is."""
+    engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
+    try:
+        try:
+            conn = engine.connect()
+        except SQLAlchemyError as exc:
+            raise SourceUnavailable(
+                f"cannot open the DuckDB copy {path}: {_first_line(exc)}",
+                hint="another process (the app, another sync) may hold it open: stop it or "
+                     "wait, then run the sync again; or it is not a DuckDB file") from None
+        with conn:
+            try:
+                yield conn
+            except Exception as exc:
+                if arrow.interrupted(exc):
+                    raise KeyboardInterrupt from None
+                if isinstance(exc, (SQLAlchemyError, duckdb.Error)):
+                    raise SourceUnavailable(f"writing the DuckDB copy {path} failed: {_first_line(exc)}",
+                                            hint="check the free disk space and the file's "
+                                                 "permissions, then run the sync again") from None
+                raise
     finally:
         engine.dispose()
 
 
-def _open_duckdb(path: str):
-    import duckdb
-    try:
-        return duckdb.connect(path)
-    except duckdb.IOException as exc:
-        raise SourceUnavailable(f"cannot open the DuckDB copy {path}: {str(exc).splitlines()[0]}",
-                                hint="another process (the app, another sync) may hold it open; "
-                                     "stop it or wait, then run the sync again") from None
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
 
 
-def _state(con) -> tuple | None:
-    return con.execute("SELECT source, last_id, calls_copied FROM sync_state WHERE id = 1").fetchone()
+def _prepare(conn: Connection, path: Path) -> None:
+    """MOR's declared tables (with our indexes) and sync_state, when missing; sync_state
+    columns a copy made by an older sync lacks, added. Refuses a DuckDB database that is
+    not a copy: the sync never writes into someone else's tables."""
+    with conn.begin():
+        names = set(inspect(conn).get_table_names())
+        if names and sync_state.name not in names:
+            raise ParamError("--to", f"{path} is a DuckDB database but not an analytics copy "
+                                     "(it has no sync_state table); give another --to")
+        metadata.create_all(conn)
+        copy_metadata.create_all(conn)
+        present = _column_names(conn, sync_state.name)
+        for column in sync_state.columns:
+            if column.name not in present:   # DDL plumbing: SQLAlchemy Core has no ADD COLUMN
+                conn.exec_driver_sql(f'ALTER TABLE {sync_state.name} ADD COLUMN "{column.name}" '
+                                     f"{column.type.compile(conn.dialect)}")
 
 
-def _save_state(con, source: str, last_id: int, copied: int, lookups: bool = False) -> None:
-    now = _utcnow()
-    if _state(con) is None:
-        con.execute("INSERT INTO sync_state (id, source, last_id, calls_copied, last_sync, "
-                    "lookups_synced) VALUES (1, ?, ?, ?, ?, ?)",
-                    [source, last_id, copied, now, now if lookups else None])
-    elif lookups:
-        con.execute("UPDATE sync_state SET source = ?, last_sync = ?, lookups_synced = ? "
-                    "WHERE id = 1", [source, now, now])
+def _save_state(conn: Connection, **values) -> None:
+    """Update the copy's one sync_state row (inserting it on the first run), on the
+    caller's transaction."""
+    values.setdefault("last_sync", _utcnow())
+    if conn.execute(select(sync_state.c.id).where(sync_state.c.id == 1)).first() is None:
+        conn.execute(insert(sync_state).values(**{"id": 1, "last_id": 0, "calls_copied": 0,
+                                                  **values}))
     else:
-        con.execute("UPDATE sync_state SET source = ?, last_id = ?, calls_copied = ?, "
-                    "last_sync = ? WHERE id = 1", [source, last_id, copied, now])
+        conn.execute(update(sync_state).where(sync_state.c.id == 1).values(**values))
 
 
-class Progress:
-    """A one-line text progress bar on stderr (a line per update when not a terminal)."""
+# --- a run ------------------------------------------------------------------------------
 
-    def __init__(self, total: int, stream=None, label: str = "calls"):
-        self.total = max(int(total), 0)
-        self.stream = stream if stream is not None else sys.stderr
-        self.label = label
-        self.started = time.monotonic()
-        self.tty = getattr(self.stream, "isatty", lambda: False)()
-        self.last_line = 0.0
-
-    def update(self, done: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last_line < (0.2 if self.tty else 5.0):
-            return
-        self.last_line = now
-        elapsed = max(now - self.started, 1e-9)
-        rate = done / elapsed
-        if self.total:
-            share = min(done / self.total, 1.0)
-            width = 30
-            bar = "#" * int(share * width) + "-" * (width - int(share * width))
-            eta = (self.total - done) / rate if rate > 0 else 0
-            text = (f"{self.label} [{bar}] {done:,}/{self.total:,} {share:5.1%} "
-                    f"{rate:,.0f}/s ETA {eta:4.0f}s")
-        else:
-            text = f"{self.label}: {done:,} {rate:,.0f}/s"
-        if self.tty:
-            self.stream.write("\r" + text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+@dataclass
+class _Options:
+    batch_rows: int = BATCH_ROWS
+    fetch_rows: int = FETCH_ROWS
+    progress: Progress | None = None
+    on_batch: Callable[[int, int], None] | None = None
 
 
-# --- the sync ----------------------------------------------------------------------------
-
-def refresh_lookups(source: Engine, con, source_name: str, fetch_rows: int = FETCH_ROWS) -> dict:
-    """Replace every lookup table of the copy by the source's, in one transaction."""
+def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int,
+                    fetch_rows: int = FETCH_ROWS) -> dict:
+    """Replace every lookup table of the copy by the source's, in one transaction that also
+    records the run's target (the source's largest call id) and whether the copy already
+    reaches it."""
     counts = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        with source.connect() as src:
-            for table in LOOKUP_TABLES:
-                con.execute(f'DELETE FROM "{table.name}"')
-                result = src.execution_options(stream_results=True).execute(
-                    select(*table.columns).order_by(*table.primary_key.columns))
-                n = 0
-                for chunk in result.partitions(fetch_rows):
-                    _insert_arrow(con, table, _arrow_table(table, chunk))
-                    n += len(chunk)
-                counts[table.name] = n
-        _save_state(con, source_name, 0, 0, lookups=True)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with conn.begin():
+        raw = conn.connection.driver_connection
+        for lookup in LOOKUP_TABLES:
+            conn.execute(lookup.delete())
+            stmt = select(*lookup.columns).order_by(*lookup.primary_key.columns)
+            counts[lookup.name] = _copy_rows(raw, lookup, _chunks(source, source_name, stmt, fetch_rows))
+        state = copy_state(conn) or {}
+        last_id = int(state.get("last_id") or 0)
+        now = _utcnow()
+        _save_state(conn, source=source_name, lookups_synced=now, last_sync=now,
+                    target_id=max(top, last_id), complete=last_id >= top)
     return counts
 
 
-def copy_calls(source: Engine, con, source_name: str, *, batch_rows: int = BATCH_ROWS,
-               fetch_rows: int = FETCH_ROWS, progress: Progress | None = None,
+def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
+               batch_rows: int = BATCH_ROWS, fetch_rows: int = FETCH_ROWS,
+               progress: Progress | None = None,
                on_batch: Callable[[int, int], None] | None = None) -> tuple[int, int]:
-    """Copy calls with an id above the copy's last id, up to the source's max id at start.
+    """Copy calls with an id above the copy's last id, up to `top` (the source's largest
+    id at the start of the run), a committed batch at a time.
 
     Returns (rows copied, last id). `on_batch(copied, last_id)` runs after each commit.
     """
-    state = _state(con)
-    last_id = int(state[1]) if state else 0
-    copied_total = int(state[2]) if state else 0
-    with source.connect() as src:
-        top = src.execute(select(func.max(calls.c.id))).scalar()
-    if top is None or top <= last_id:
-        return 0, last_id
-    top = int(top)
+    with conn.begin():
+        state = copy_state(conn) or {}
+    last_id = int(state.get("last_id") or 0)
+    copied_before = int(state.get("calls_copied") or 0)
     if progress is not None:
-        progress.total = top - last_id
+        progress.total = max(top - last_id, 0)
     start_id, copied = last_id, 0
-    columns = list(calls.columns)
+    raw = conn.connection.driver_connection
     while last_id < top:
-        stmt = (select(*columns).where(calls.c.id > last_id, calls.c.id <= top)
+        stmt = (select(*calls.columns).where(calls.c.id > last_id, calls.c.id <= top)
                 .order_by(calls.c.id).limit(batch_rows))
-        con.execute("BEGIN TRANSACTION")
-        try:
-            n, batch_last = 0, last_id
-            with source.connect() as src:
-                result = src.execution_options(stream_results=True,
-                                               max_row_buffer=fetch_rows).execute(stmt)
-                for chunk in result.partitions(fetch_rows):
-                    _insert_arrow(con, calls, _arrow_table(calls, chunk))
-                    n += len(chunk)
-                    batch_last = int(chunk[-1][0])
-                    if progress is not None:
-                        progress.update(batch_last - start_id)
-            if n == 0:
-                con.execute("ROLLBACK")
+        seen = {"last": last_id}
+
+        def advance(chunk, seen=seen):
+            seen["last"] = int(chunk[-1][0])
+            if progress is not None:
+                progress.update(seen["last"] - start_id)
+
+        with conn.begin():
+            n = _copy_rows(raw, calls, _chunks(source, source_name, stmt, fetch_rows), advance)
+            if n == 0:      # the source no longer has the ids up to `top`: nothing is missing
+                _save_state(conn, complete=True)
                 break
-            _save_state(con, source_name, batch_last, copied_total + copied + n)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        last_id = batch_last
+            _save_state(conn, last_id=seen["last"], calls_copied=copied_before + copied + n,
+                        complete=seen["last"] >= top)
+        last_id = seen["last"]
         copied += n
         if on_batch is not None:
             on_batch(copied, last_id)
@@ -305,95 +376,110 @@ def copy_calls(source: Engine, con, source_name: str, *, batch_rows: int = BATCH
     return copied, last_id
 
 
+def _run(source: Engine, source_name: str, conn: Connection, top: int, target: str,
+         options: _Options) -> SyncResult:
+    """Lookups, then the calls up to `top`, into the opened and prepared copy."""
+    result = SyncResult(source=source_name, target=target)
+    result.lookup_rows = refresh_lookups(source, conn, source_name, top, options.fetch_rows)
+    try:
+        result.copied, result.last_id = copy_calls(
+            source, conn, source_name, top, batch_rows=options.batch_rows,
+            fetch_rows=options.fetch_rows, progress=options.progress, on_batch=options.on_batch)
+    finally:
+        if options.progress is not None:
+            options.progress.close()
+    with conn.begin():
+        result.total_calls = int(conn.execute(select(func.count()).select_from(calls)).scalar())
+    if result.copied:
+        conn.exec_driver_sql("CHECKPOINT")
+    return result
+
+
+def _update(source: Engine, source_name: str, path: Path, top: int, options: _Options) -> SyncResult:
+    """The incremental run: into the copy itself, resumable batch by batch."""
+    from .sources.db import safe_url
+
+    with _open_copy(path) as conn:
+        _prepare(conn, path)
+        with conn.begin():
+            state = copy_state(conn) or {}
+        if state and state.get("source") != source_name:
+            raise SourceUnavailable(
+                f"the copy {path} was made from {state.get('source')}, not {source_name}",
+                hint="run with --full to rebuild it from this source, or give another --to")
+        return _run(source, source_name, conn, top, safe_url(f"duckdb:///{path}"), options)
+
+
+def _database_files(path: Path) -> tuple[Path, Path]:
+    return path, path.with_name(path.name + ".wal")
+
+
+def _rebuild(source: Engine, source_name: str, path: Path, top: int, options: _Options) -> SyncResult:
+    """--full: a whole new copy built beside the old one and swapped in only when complete.
+    Until the swap the old copy stays as it was, and reports may keep reading it."""
+    from .sources.db import safe_url
+
+    if path.exists():            # only a copy is ever replaced, and not while in use
+        with _open_copy(path) as conn:
+            _prepare(conn, path)
+    aside = path.with_name(f".{path.name}.rebuilding")
+    for leftover in _database_files(aside):      # of a rebuild that was killed
+        leftover.unlink(missing_ok=True)
+    try:
+        with _open_copy(aside) as conn:
+            _prepare(conn, aside)
+            result = _run(source, source_name, conn, top, safe_url(f"duckdb:///{path}"), options)
+            conn.exec_driver_sql("CHECKPOINT")
+        _swap(aside, path)
+    except BaseException:
+        for part in _database_files(aside):
+            part.unlink(missing_ok=True)
+        raise
+    result.rebuilt = True
+    return result
+
+
+def _swap(aside: Path, path: Path) -> None:
+    """Put the finished copy in place of the old one, in one rename. The old copy is
+    opened first, which waits for no one but fails while another process holds it, and
+    its log is merged on close, so no stale log can be replayed into the new file."""
+    if path.exists():
+        with _open_copy(path) as conn:
+            conn.exec_driver_sql("CHECKPOINT")
+        if _database_files(path)[1].exists():
+            raise SourceUnavailable(f"the copy {path} is in use by another process; the rebuilt "
+                                    "copy was not swapped in",
+                                    hint="stop the other process, then run the sync again")
+    os.replace(aside, path)
+
+
 def sync(source_url: str | Engine, target_url: str, *, full: bool = False,
          batch_rows: int = BATCH_ROWS, fetch_rows: int = FETCH_ROWS,
          progress_stream=None, show_progress: bool = True,
          on_batch: Callable[[int, int], None] | None = None) -> SyncResult:
-    """Bring the DuckDB copy at `target_url` up to date with the MOR database `source_url`."""
+    """Bring the DuckDB copy at `target_url` up to date with the MOR database `source_url`
+    (with `full`, rebuild it aside and swap it in when complete).
+
+    Bad input: ParamError. The source or the copy failing: SourceUnavailable. Ctrl-C:
+    KeyboardInterrupt, with the copy at its last committed batch (or, with `full`, as it was).
+    """
     from .sources.db import open_engine, safe_url
 
     if batch_rows < 1 or fetch_rows < 1:
         raise ParamError("--batch", "must be a positive number of rows")
-    path = _duckdb_path(target_url)
+    path = _copy_path(target_url)
+    _refuse_same_file(source_url if isinstance(source_url, str) else source_url.url, path)
     source = open_engine(source_url) if isinstance(source_url, str) else source_url
     source_name = safe_url(source.url)
+    options = _Options(batch_rows=batch_rows, fetch_rows=fetch_rows, on_batch=on_batch,
+                       progress=Progress(0, stream=progress_stream) if show_progress else None)
     started = time.monotonic()
     try:
-        _check_source(source, source_name)
-        con = _open_duckdb(path)      # first: a clear message when the file is locked
-        con.close()
-        try:
-            create_copy_schema(f"duckdb:///{path}")
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(f"cannot prepare the DuckDB copy {path}: "
-                                    f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
-        con = _open_duckdb(path)
-        try:
-            state = _state(con)
-            if state is not None and state[0] != source_name and not full:
-                raise SourceUnavailable(
-                    f"the copy {path} was made from {state[0]}, not {source_name}",
-                    hint="run with --full to rebuild its calls from this source, "
-                         "or give another --to")
-            if full:
-                con.execute("BEGIN TRANSACTION")
-                con.execute("DELETE FROM calls")
-                con.execute("DELETE FROM sync_state")
-                con.execute("COMMIT")
-            result = SyncResult(source=source_name, target=safe_url(f"duckdb:///{path}"))
-            result.lookup_rows = refresh_lookups(source, con, source_name, fetch_rows)
-            bar = Progress(0, stream=progress_stream) if show_progress else None
-            try:
-                result.copied, result.last_id = copy_calls(
-                    source, con, source_name, batch_rows=batch_rows, fetch_rows=fetch_rows,
-                    progress=bar, on_batch=on_batch)
-            finally:
-                if bar is not None:
-                    bar.close()
-            result.total_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
-            if result.copied:
-                con.execute("CHECKPOINT")
-        finally:
-            con.close()
-    except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", exc)
-        text = str(orig).strip().splitlines()
-        raise SourceUnavailable(f"reading {source_name} failed: {text[0] if text else orig!r}",
-                                hint="check the URL, that the server runs, and the account's "
-                                     "SELECT rights on MOR's tables") from None
+        top = _check_source(source, source_name)
+        result = (_rebuild if full else _update)(source, source_name, path, top, options)
     finally:
         if isinstance(source_url, str):
             source.dispose()
     result.seconds = time.monotonic() - started
     return result
-
-
-def _check_source(source: Engine, source_name: str) -> None:
-    """Every table the copy needs exists in the source, or one clear error naming them."""
-    have = set(inspect(source).get_table_names())
-    missing = [t.name for t in (calls, *LOOKUP_TABLES) if t.name not in have]
-    if missing:
-        raise SourceUnavailable(f"{source_name} has no table(s) {', '.join(missing)}",
-                                hint="is this a MOR database? check the database name in the URL")
-
-
-def freshness(engine: Engine) -> dict:
-    """How fresh a report database is, for the Data source page.
-
-    {"calls": count of call records, "newest_call": newest calldate (or None),
-     "last_sync": UTC time of the last committed sync batch (None unless an analytics copy),
-     "lookups_synced": UTC time of the last lookup refresh, "last_id", "source"}.
-    """
-    out = {"calls": 0, "newest_call": None, "last_sync": None, "lookups_synced": None,
-           "last_id": None, "source": None}
-    with engine.connect() as conn:
-        count, newest = conn.execute(select(func.count(), func.max(calls.c.calldate))
-                                     .select_from(calls)).one()
-        out["calls"], out["newest_call"] = int(count or 0), newest
-        if inspect(conn).has_table("sync_state"):
-            row = conn.execute(select(sync_state).where(sync_state.c.id == 1)).first()
-            if row is not None:
-                out.update(last_sync=row.last_sync, lookups_synced=row.lookups_synced,
-                           last_id=row.last_id, source=row.source)
-    return out
 
