@@ -711,3 +711,13 @@ def test_user_fixable_failures_never_say_unexpected_or_bug(tmp_path):
     [message] = errors(at)
     assert "does not exist" in message
     assert "nexpected" not in message and "bug" not in message
+
+
+def test_a_malformed_source_section_is_named_and_the_demo_still_works():
+    at = data_source_page(secrets={"mor_api": {"username": "admin", "secret": "k"}})  # no base
+    [message] = [e.value for e in at.main.error]
+    assert "[mor_api]" in message and "base" in message
+    assert any("[mor_api]" in w.value for w in at.sidebar.warning)
+    at.switch_page("app_pages/aggregates.py")
+    healthy(at.run())
+    assert totals(at)["total_calls"] == 27
