@@ -220,6 +220,15 @@ class Parser(argparse.ArgumentParser):
             load(module)
         return super().parse_known_args(args, namespace)
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown argument is reported with its command's help."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            commands = getattr(self, "commands", {})
+            commands.get(getattr(parsed, "command", None), self).error(
+                "unrecognized arguments: " + " ".join(extras))
+        return parsed
+
     def error(self, message: str):  # one line, not argparse's usage block
         raise InputError(f"{message} (see `{self.prog} --help`)")
 
@@ -314,12 +323,15 @@ API_ONLY = (("secret_file", "--secret-file"), ("get", "--get"), ("ca_bundle", "-
 
 
 def make_source(args):
+    """The report's source: a MOR server (--api), a database (--db), else the demo database."""
     if args.api is None:
         for dest, option in API_ONLY:
             if getattr(args, dest) not in (None, False):
                 raise InputError(f"{option} applies to a MOR server's API: give --api too")
         from .sources.db import DatabaseSource
         return DatabaseSource(demo_fallback(args))
+    if args.db is not None:
+        raise InputError("--db and --api name two sources; give one")
     if args.ca_bundle is not None and not os.path.isfile(args.ca_bundle):
         raise InputError(f"--ca-bundle: {args.ca_bundle} is not a file; give a PEM file of the CA "
                          "that signed the MOR server's certificate")
@@ -335,9 +347,8 @@ def table_text(report) -> str:
 
     frame = display_frame(report)
     frame = frame.rename(columns=lambda c: terminal_safe(str(c)))
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            frame[column] = frame[column].map(lambda v: terminal_safe(v) if isinstance(v, str) else v)
+    for column in frame.columns:  # object or string dtype alike
+        frame[column] = frame[column].map(lambda v: terminal_safe(v) if isinstance(v, str) else v)
     return frame.to_string(index=False) + "\n"
 
 
@@ -353,6 +364,8 @@ def cmd_report(args) -> int:
     output = check_output(args.output, args)
     source = make_source(args)
     report = source.run(params, settings)
+    for note in report.notes:   # e.g. an analytics copy whose last sync did not finish
+        print(f"warning: {note}", file=sys.stderr)
     if args.format == "table":
         if report.empty:
             print(f"No calls match this report in {report.source} for the period "
@@ -552,6 +565,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=Parser)
     shared = shared_options()
+    parser.commands = sub.choices
 
     report = sub.add_parser(
         "report", help="run an aggregate report", modules=("sources.db", "sources.mor_api", "formatting"),
@@ -569,7 +583,7 @@ def build_parser() -> Parser:
                         metavar="SECONDS",
                         help=f"API read timeout in seconds, above 0 and at most {MAX_TIMEOUT:g} "
                              "(default 60)")
-    report.add_argument("--user", help="acting MOR username (default admin)")
+    report.add_argument("--user", metavar="NAME", help="acting MOR username (default admin)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="table for a person (default) or an export: " + ", ".join(EXPORTERS))
     report.add_argument("--output", metavar="FILE",
@@ -582,13 +596,14 @@ def build_parser() -> Parser:
                                       "that end now.")
     demo.add_argument("--db", metavar="URL", type=database_url,
                       help="SQLAlchemy URL to build into (default sqlite:///data/demo.sqlite)")
-    demo.add_argument("--calls", type=whole(1, DEMO_MAX_CALLS, f"a number of call records from 1 to "
-                                                               f"{DEMO_MAX_CALLS:,}"),
-                      default=200_000, help="call records (default 200,000; at most "
-                                            f"{DEMO_MAX_CALLS:,}, fewer on a small machine)")
-    demo.add_argument("--days", type=whole(1, 3660, "a number of days from 1 to 3660"), default=30,
+    demo.add_argument("--calls", metavar="N", default=200_000,
+                      type=whole(1, DEMO_MAX_CALLS, f"a number of call records from 1 to {DEMO_MAX_CALLS:,}"),
+                      help=f"call records (default 200,000; at most {DEMO_MAX_CALLS:,}, fewer on a "
+                           "small machine)")
+    demo.add_argument("--days", metavar="D", default=30,
+                      type=whole(1, 3660, "a number of days from 1 to 3660"),
                       help="days of calls, ending now (default 30)")
-    demo.add_argument("--seed", type=whole(0, MAX_INT, f"a seed from 0 to {MAX_INT}"), default=7,
+    demo.add_argument("--seed", metavar="S", default=7, type=whole(0, MAX_INT, f"a seed from 0 to {MAX_INT}"),
                       help="random seed: the same seed gives the same calls (default 7)")
     demo.add_argument("--replace", action="store_true", help="replace an existing demo database")
     demo.set_defaults(func=cmd_demo)
@@ -599,20 +614,25 @@ def build_parser() -> Parser:
         description="Answer POST {prefix}/api/aggregate_get as MOR does, over any MOR-schema "
                     "database (read only). GET is answered only when the Allow_GET_API "
                     "confline is 1.")
-    serve.add_argument("--host", type=host, default="127.0.0.1",
+    serve.add_argument("--host", metavar="ADDRESS", type=host, default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=whole(0, 65535, "a TCP port (0-65535; 0 = any free port)"),
-                       default=8080, help="port (default 8080; 0 = any free port)")
-    serve.add_argument("--prefix", type=prefix, default="/billing",
+    serve.add_argument("--port", metavar="PORT", default=8080,
+                       type=whole(0, 65535, "a TCP port (0-65535; 0 = any free port)"),
+                       help="port (default 8080; 0 = any free port)")
+    serve.add_argument("--prefix", metavar="PATH", type=prefix, default="/billing",
                        help="path before /api (default /billing)")
-    serve.add_argument("--threads", type=whole(1, 256, "a number of threads from 1 to 256"),
-                       default=8, help="requests served at once (default 8)")
-    serve.add_argument("--max-rows", type=whole(1, 10_000_000, "a number of rows from 1 to 10,000,000"),
+    serve.add_argument("--threads", metavar="N", default=8,
+                       type=whole(1, 256, "a number of threads from 1 to 256"),
+                       help="requests served at once (default 8)")
+    # The server's limits: absent, core.server's own defaults apply.
+    serve.add_argument("--max-rows", metavar="N",
+                       type=whole(1, 10_000_000, "a number of rows from 1 to 10,000,000"),
                        help="refuse a report of more aggregates than this (default 50,000)")
-    serve.add_argument("--connection-limit",
+    serve.add_argument("--connection-limit", metavar="N",
                        type=whole(1, 10_000, "a number of connections from 1 to 10,000"),
                        help="client connections at once (default 4 per thread)")
-    serve.add_argument("--channel-timeout", type=whole(1, 3600, "a number of seconds from 1 to 3600"),
+    serve.add_argument("--channel-timeout", metavar="SECONDS",
+                       type=whole(1, 3600, "a number of seconds from 1 to 3600"),
                        help="close a connection idle, sending one request, or not reading its "
                             "answer this long (default 10 s)")
     serve.set_defaults(func=cmd_serve)
@@ -628,7 +648,7 @@ def build_parser() -> Parser:
                       help="SQLAlchemy URL of the MOR database, e.g. mysql+pymysql://reader@host/mor")
     sync.add_argument("--to", dest="target", required=True, metavar="URL", type=database_url,
                       help="the copy, e.g. duckdb:///data/mor.duckdb (created when missing)")
-    sync.add_argument("--batch", type=whole(1, SYNC_MAX_BATCH, f"a number of rows from 1 to "
+    sync.add_argument("--batch", metavar="ROWS", type=whole(1, SYNC_MAX_BATCH, f"a number of rows from 1 to "
                                                                f"{SYNC_MAX_BATCH:,}"),
                       help="call records per committed batch (default 200,000)")
     sync.add_argument("--full", action="store_true",

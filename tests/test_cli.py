@@ -37,9 +37,9 @@ class Run:
     stderr: str
 
 
-@pytest.fixture
-def core(capsys, monkeypatch):
-    """core(*args, env=None) -> Run: `python -m core *args` in this process, with `env` set."""
+def runner(capsys, monkeypatch):
+    """run(*args, env=None) -> Run: `python -m core *args` in this process, with `env` set
+    (and none of ENVIRONMENT otherwise)."""
     def run(*args: str, env: dict | None = None) -> Run:
         capsys.readouterr()
         with monkeypatch.context() as patch:
@@ -51,6 +51,11 @@ def core(capsys, monkeypatch):
         out, err = capsys.readouterr()
         return Run(code, out, err)
     return run
+
+
+@pytest.fixture
+def core(capsys, monkeypatch):
+    return runner(capsys, monkeypatch)
 
 
 def core_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
