@@ -80,10 +80,28 @@ def _shown(text: str) -> str:
     return f"'{text}'" if len(text) <= 40 else f"'{text[:40]}…'"
 
 
+def path_value(text: str) -> str:
+    """A file name: not empty, but any bytes the system allows (no UTF-8 check)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty value is not accepted")
+    return text
+
+
+def is_text(text: str) -> bool:
+    """Encodable as UTF-8: argv bytes that are not UTF-8 arrive as lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text_value(text: str) -> str:
     """Any string option: an empty or blank value is an error, never a silent default."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty value is not accepted")
+    if not is_text(text):
+        raise argparse.ArgumentTypeError("the value is not UTF-8 text")
     return text
 
 
@@ -282,6 +300,9 @@ def demo_fallback(args) -> str:
 def _pairs(items: list[str]) -> list[tuple[str, str]]:
     pairs = []
     for item in items:
+        if not is_text(item):
+            raise InputError(f"{item.encode('utf-8', 'backslashreplace').decode()} is not UTF-8 "
+                             "text; parameters are given as e.g. a_dst=370%")
         if "=" not in item:
             raise InputError(f"'{item}' is not name=value; parameters are given as e.g. "
                              "group_by_day=1 a_currency=EUR")
@@ -368,9 +389,9 @@ def cmd_report(args) -> int:
         print(f"warning: {note}", file=sys.stderr)
     if args.format == "table":
         if report.empty:
-            print(f"No calls match this report in {report.source} for the period "
-                  f"{params.from_}–{params.till}; widen the period or relax the filters.",
-                  file=sys.stderr)
+            print(terminal_safe(f"No calls match this report in {report.source} for the period "
+                                f"{params.from_}–{params.till}; widen the period or relax the "
+                                "filters."), file=sys.stderr)
         write_output(table_text(report), output, for_terminal=True)
     else:
         write_output(export(report, args.format), output)
@@ -439,6 +460,8 @@ def write_output(text: str, target: Path | None, *, for_terminal: bool = False) 
     written in the terminal's encoding.
     """
     if target is None:
+        if sys.stdout is None:  # started with standard output closed (>&-)
+            raise OutputClosed("standard output is closed; give --output FILE")
         try:
             if for_terminal or not hasattr(sys.stdout, "buffer"):
                 encoding = sys.stdout.encoding or "utf-8"
@@ -574,10 +597,10 @@ def build_parser() -> Parser:
                     "aggregate_get names, e.g. group_by_day=1 a_currency=EUR profit_show=1.")
     report.add_argument("--api", metavar="BASE", type=api_base,
                         help="a MOR server instead of a database, e.g. https://host/billing")
-    report.add_argument("--secret-file", metavar="FILE",
+    report.add_argument("--secret-file", metavar="FILE", type=path_value,
                         help="file holding the API secret key (else $MOR_API_SECRET)")
     report.add_argument("--get", action="store_true", help="use GET (MOR needs 'Allow GET API')")
-    report.add_argument("--ca-bundle", metavar="FILE",
+    report.add_argument("--ca-bundle", metavar="FILE", type=path_value,
                         help="CA bundle to verify the MOR server's TLS certificate")
     report.add_argument("--timeout", type=seconds,
                         metavar="SECONDS",
@@ -586,7 +609,7 @@ def build_parser() -> Parser:
     report.add_argument("--user", metavar="NAME", help="acting MOR username (default admin)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="table for a person (default) or an export: " + ", ".join(EXPORTERS))
-    report.add_argument("--output", metavar="FILE",
+    report.add_argument("--output", metavar="FILE", type=path_value,
                         help="write to this file, whole or not at all (default: standard output)")
     report.add_argument("params", nargs="*", metavar="name=value")
     report.set_defaults(func=cmd_report)

@@ -432,3 +432,26 @@ def test_sync_leaves_its_defaults_to_core_sync(cli_run, monkeypatch, tmp_path):
                                   "--to", "duckdb:///c.duckdb"), 2)
     assert "MOR_DB_PASSWORD" in line and ":pw@" not in line
 
+
+
+# --- bytes that are not UTF-8 ------------------------------------------------------------
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_values_that_are_not_utf8_are_refused_except_file_names(cli_run, small_url, tmp_path):
+    not_utf8 = b"\xff".decode("utf-8", "surrogateescape")  # how Python hands such argv bytes over
+    line = one_line_error(cli_run("report", "--db", small_url, "--user", not_utf8), EXIT_INPUT)
+    assert "--user" in line and "not UTF-8" in line
+    line = one_line_error(cli_run("report", "--db", small_url, f"a_dst={not_utf8}"), EXIT_INPUT)
+    assert "a_dst=" in line and "not UTF-8" in line
+    target = tmp_path / f"report{not_utf8}.csv"  # a file name may hold any bytes
+    result = cli_run("report", "--db", small_url, "--format", "csv", "--output", str(target), *PERIOD)
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(os.fsencode(tmp_path)).count(b"report\xff.csv") == 1
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_a_closed_standard_output_is_one_line(cli_run, monkeypatch, small_url):
+    monkeypatch.setattr(sys, "stdout", None)  # Python's sys.stdout when started with >&-
+    result = cli_run("report", "--db", small_url, "--format", "csv", *PERIOD)
+    assert result.returncode == 1
+    assert result.stderr == "error: standard output is closed; give --output FILE\n"
