@@ -292,3 +292,357 @@ def test_sync_from_mariadb_with_password_from_env(db_url_factory, engine_kind, t
     assert result.copied == len(TABLES["calls"]) + 150
     assert parsed.password not in freshness(_copy_engine(target))["source"]
     assert_same_reports(engine, _copy_engine(target))
+
+
+# --- a copy that cannot silently report wrong numbers -------------------------------------
+
+def _source_ids() -> list[int]:
+    return sorted(c["id"] for c in _source_tables()["calls"])
+
+
+def _report(url_or_engine):
+    return DatabaseSource(url_or_engine).run(Params(u="admin", from_=FROM, till=TILL), Settings())
+
+
+def _copy_files(tmp_path) -> list[str]:
+    return sorted(p.name for p in tmp_path.iterdir() if "copy" in p.name)
+
+
+def test_an_interrupted_first_sync_is_flagged_and_its_reports_warn(source, tmp_path):
+    engine, url = source
+    target = _target(tmp_path)
+
+    def stop_after_two(copied, last_id):
+        if copied >= 40:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sync(url, target, batch_rows=20, show_progress=False, on_batch=stop_after_two)
+    ids = _source_ids()
+    fresh = freshness(_copy_engine(target))
+    assert (fresh["calls"], fresh["last_id"], fresh["complete"]) == (40, ids[39], False)
+    notes = _report(_copy_engine(target)).notes
+    assert len(notes) == 1
+    assert "incomplete" in notes[0] and f"call id {ids[39]:,} of {ids[-1]:,}" in notes[0]
+    assert "(40 call records copied)" in notes[0]
+    assert f"python -m core sync --from {url} --to {target}" in notes[0]
+    assert _report(engine).notes == []              # the source itself: no such note
+
+    sync(url, target, show_progress=False)          # resumed and finished
+    assert freshness(_copy_engine(target))["complete"] is True
+    assert _report(_copy_engine(target)).notes == []
+
+
+def test_a_first_sync_stopped_before_any_commit_says_the_copy_is_empty(source, tmp_path, monkeypatch):
+    _, url = source
+    target = _target(tmp_path)
+
+    def stop(con, table, rows):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync_mod, "_insert_arrow", stop)     # during the lookups
+    with pytest.raises(KeyboardInterrupt):
+        sync(url, target, show_progress=False)
+    with _copy_engine(target).connect() as conn:
+        warning = sync_mod.copy_warning(conn)
+    assert warning is not None and "holds no calls yet" in warning and "python -m core sync" in warning
+
+
+def test_a_database_that_is_not_a_copy_gets_no_warning(source, tmp_path):
+    engine, url = source
+    with engine.connect() as conn:
+        assert sync_mod.copy_warning(conn) is None
+    plain = f"duckdb:///{tmp_path / 'plain.duckdb'}"
+    populate(_copy_engine(plain), copy.deepcopy(TABLES))
+    with _copy_engine(plain).connect() as conn:
+        assert sync_mod.copy_warning(conn) is None
+
+
+def test_duckdb_reporting_ctrl_c_as_an_error_is_still_an_interrupt(source, tmp_path, monkeypatch):
+    engine, url = source
+    target = _target(tmp_path)
+    real_insert = sync_mod._insert_arrow
+    seen = {"calls_chunks": 0}
+
+    def interrupted_in_duckdb(con, table, rows):
+        if table.name == "calls":
+            seen["calls_chunks"] += 1
+            if seen["calls_chunks"] == 3:
+                raise RuntimeError("Query interrupted")   # what DuckDB raises on SIGINT
+        real_insert(con, table, rows)
+
+    monkeypatch.setattr(sync_mod, "_insert_arrow", interrupted_in_duckdb)
+    with pytest.raises(KeyboardInterrupt):
+        sync(url, target, batch_rows=20, fetch_rows=20, show_progress=False)
+    (n, distinct, top), (last_id, copied) = _count(target)
+    assert n == distinct == copied == 40 and top == last_id == _source_ids()[39]
+
+
+def _failing_after(engine, calls_reads: int):
+    """Make the source fail (as a disk or network error would) on its n-th read of calls."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    seen = {"reads": 0}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def fail(conn, cursor, statement, parameters, context, executemany):
+        if "FROM calls" in statement and "max(" not in statement.lower():
+            seen["reads"] += 1
+            if seen["reads"] >= calls_reads:
+                raise OperationalError(statement, parameters, Exception("disk I/O error"))
+
+    return fail
+
+
+def _snapshot(target_url) -> tuple:
+    con = duckdb.connect(target_url.split("///", 1)[1], read_only=True)
+    try:
+        return (con.execute("SELECT count(*), sum(id), max(id) FROM calls").fetchone(),
+                con.execute("SELECT first_name FROM users WHERE id = 2").fetchone(),
+                con.execute("SELECT source, last_id, calls_copied, last_sync, lookups_synced, "
+                            "target_id, complete FROM sync_state").fetchone())
+    finally:
+        con.close()
+
+
+def test_full_rebuild_with_a_failing_source_keeps_the_old_copy(source, tmp_path):
+    engine, url = source
+    target = _target(tmp_path)
+    sync(url, target, show_progress=False)
+    before = _snapshot(target)
+    assert before[0] == (len(_source_ids()), sum(_source_ids()), max(_source_ids()))
+    with engine.begin() as conn:        # what the rebuild would bring, had it finished
+        insert_rows(conn, {"calls": _extra_calls(5000, 40)})
+        conn.execute(update(users).where(users.c.id == 2).values(first_name="Johnny"))
+    from sqlalchemy import event
+    listener = _failing_after(engine, 3)
+    with pytest.raises(SourceUnavailable, match="disk I/O error"):
+        sync(engine, target, full=True, batch_rows=30, show_progress=False)
+    event.remove(engine, "before_cursor_execute", listener)
+    assert _snapshot(target) == before                  # calls, lookups and bookkeeping
+    assert before[1] == ("John",) and before[2][-1] is True
+    assert _copy_files(tmp_path) == ["copy.duckdb"]     # nothing left beside it
+    result = sync(engine, target, full=True, show_progress=False)
+    assert result.total_calls == len(_source_ids()) + 40
+    assert _snapshot(target)[1] == ("Johnny",)
+
+
+def test_an_interrupted_full_rebuild_keeps_the_old_copy(source, tmp_path):
+    engine, url = source
+    target = _target(tmp_path)
+    sync(url, target, batch_rows=50, show_progress=False)
+    before = _snapshot(target)
+
+    def stop(copied, last_id):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sync(url, target, full=True, batch_rows=20, show_progress=False, on_batch=stop)
+    assert _snapshot(target) == before
+    assert _copy_files(tmp_path) == ["copy.duckdb"]
+    assert_same_reports(engine, _copy_engine(target))
+
+
+def _fingerprint(path) -> tuple:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def test_the_source_may_not_be_the_copy_itself(source, tmp_path, monkeypatch):
+    engine, url = source
+    target = _target(tmp_path)
+    sync(url, target, show_progress=False)
+    copy_file = tmp_path / "copy.duckdb"
+    (tmp_path / "link.duckdb").symlink_to(copy_file)
+    os.link(copy_file, tmp_path / "hard.duckdb")
+    monkeypatch.chdir(tmp_path)
+    before = _fingerprint(copy_file)
+    same = [target, f"sqlite:///{copy_file}", "duckdb:///copy.duckdb", "duckdb:///./sub/../copy.duckdb",
+            f"duckdb:///{tmp_path / 'link.duckdb'}", f"duckdb:///{tmp_path / 'hard.duckdb'}",
+            f"sqlite:///file:{copy_file}?mode=ro&uri=true"]
+    (tmp_path / "sub").mkdir()
+    for source_url in same:
+        for full in (False, True):
+            with pytest.raises(ParamError, match="source database itself") as caught:
+                sync(source_url, target, full=full, show_progress=False)
+            assert caught.value.param == "--to"
+    assert _fingerprint(copy_file) == before
+    # the SQLite source named as the target (a DuckDB URL of the same file)
+    source_file = tmp_path / "mor.sqlite"
+    source_before = _fingerprint(source_file)
+    with pytest.raises(ParamError, match="source database itself"):
+        sync(url, f"duckdb:///{source_file}", full=True, show_progress=False)
+    assert _fingerprint(source_file) == source_before
+
+
+def test_a_duckdb_database_that_is_not_a_copy_is_never_written(source, tmp_path):
+    _, url = source
+    other = tmp_path / "other.duckdb"
+    populate(_copy_engine(f"duckdb:///{other}"), {**copy.deepcopy(TABLES), "calls": _extra_calls(1, 5)})
+    before = _fingerprint(other)
+    for full in (False, True):
+        with pytest.raises(ParamError, match="not an analytics copy"):
+            sync(url, f"duckdb:///{other}", full=full, show_progress=False)
+    assert _fingerprint(other) == before
+
+
+# --- real processes, really killed ---------------------------------------------------------
+
+KILL_CALLS = 200_000
+KILL_NOW = datetime(2026, 3, 10, 12, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def big_source(tmp_path_factory):
+    """A demo MOR database of 200,000 calls (ids 1..200,000) and a complete copy of it."""
+    from core.demo import build_demo
+    folder = tmp_path_factory.mktemp("kill")
+    path = folder / "mor.sqlite"
+    build_demo(f"sqlite:///{path}", calls=KILL_CALLS, days=30, seed=11, now=KILL_NOW)
+    complete = folder / "complete.duckdb"
+    sync(f"sqlite:///{path}", f"duckdb:///{complete}", show_progress=False)
+    return path, complete
+
+
+def _start_sync(source_path, copy_path, *extra):
+    import signal
+    return subprocess.Popen(
+        [sys.executable, "-m", "core", "sync", "--from", f"sqlite:///{source_path}",
+         "--to", f"duckdb:///{copy_path}", "--quiet", *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as from a terminal, even when the tests run with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _when_midway(proc, log_path, then) -> tuple:
+    """Once the run has committed a few batches (its DuckDB log passed 3 MB, ~4 batches of
+    2,000 calls), call `then()`; wait for the process to end."""
+    import time
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if log_path.exists() and log_path.stat().st_size > 3_000_000:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, f"the sync ended before it was interrupted: {proc.communicate()}"
+    then()
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def _facts(copy_path) -> dict:
+    con = duckdb.connect(str(copy_path), read_only=True)
+    try:
+        n, distinct, low, top = con.execute(
+            "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM calls").fetchone()
+        state = con.execute("SELECT last_id, calls_copied, target_id, complete, last_sync, "
+                            "lookups_synced FROM sync_state").fetchone()
+        users_n = con.execute("SELECT count(*) FROM users").fetchone()[0]
+    finally:
+        con.close()
+    return dict(n=n, distinct=distinct, low=low, top=top, last_id=state[0], copied=state[1],
+                target_id=state[2], complete=state[3], last_sync=state[4], lookups=state[5],
+                users=users_n)
+
+
+def _cli_report(db_url):
+    window = ("from=" + str(int((KILL_NOW - timedelta(days=31)).replace(tzinfo=timezone.utc).timestamp())),
+              "till=" + str(int(KILL_NOW.replace(tzinfo=timezone.utc).timestamp())))
+    return _cli("report", "--db", db_url, "--format", "csv", *window)
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_a_killed_sync_leaves_a_consistent_flagged_copy_that_the_next_run_completes(
+        big_source, tmp_path, how):
+    import signal
+    source_path, _ = big_source
+    copy_path = tmp_path / "copy.duckdb"
+    proc = _start_sync(source_path, copy_path, "--batch", "2000")
+    code, _, err = _when_midway(proc, tmp_path / "copy.duckdb.wal",
+                                lambda: proc.send_signal(getattr(signal, how)))
+    assert "Traceback" not in err
+    if how == "SIGINT":
+        assert code == 130 and len(err.strip().splitlines()) == 1, err
+    else:
+        assert code == -signal.SIGKILL
+
+    facts = _facts(copy_path)          # what committed batches hold, and only that
+    assert 0 < facts["n"] < KILL_CALLS and facts["n"] % 2000 == 0
+    assert facts["n"] == facts["distinct"] == facts["copied"] == facts["last_id"] == facts["top"]
+    assert facts["low"] == 1 and facts["target_id"] == KILL_CALLS and facts["complete"] is False
+    assert facts["users"] > 0
+    report = _cli_report(f"duckdb:///{copy_path}")
+    assert report.returncode == 0, report.stderr
+    assert "incomplete" in report.stderr and f"of {KILL_CALLS:,}" in report.stderr
+
+    again = subprocess.run([sys.executable, "-m", "core", "sync", "--from", f"sqlite:///{source_path}",
+                            "--to", f"duckdb:///{copy_path}", "--quiet"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{KILL_CALLS - facts['n']:,} new call records" in again.stdout
+    facts = _facts(copy_path)
+    assert facts["n"] == facts["distinct"] == facts["top"] == KILL_CALLS and facts["complete"] is True
+    on_copy, on_source = _cli_report(f"duckdb:///{copy_path}"), _cli_report(f"sqlite:///{source_path}")
+    assert "incomplete" not in on_copy.stderr
+    import io
+    copy_rows, source_rows = (pd.read_csv(io.StringIO(out.stdout)) for out in (on_copy, on_source))
+    assert len(source_rows) > 3     # the same report, to the CSV's 6 decimals
+    pd.testing.assert_frame_equal(copy_rows, source_rows, check_exact=False, rtol=1e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_a_killed_full_rebuild_leaves_the_old_copy_as_it_was(big_source, tmp_path, how):
+    import shutil
+    import signal
+    source_path, complete = big_source
+    copy_path = tmp_path / "copy.duckdb"
+    shutil.copy(complete, copy_path)
+    before = _facts(copy_path)
+    proc = _start_sync(source_path, copy_path, "--full", "--batch", "2000")
+    code, _, err = _when_midway(proc, tmp_path / ".copy.duckdb.rebuilding.wal",
+                                lambda: proc.send_signal(getattr(signal, how)))
+    assert code == (130 if how == "SIGINT" else -signal.SIGKILL), err
+    assert _facts(copy_path) == before and before["complete"] is True
+    if how == "SIGINT":                 # a rebuild that is stopped cleans up after itself
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.duckdb"]
+    report = _cli_report(f"duckdb:///{copy_path}")
+    assert report.returncode == 0 and "incomplete" not in report.stderr
+
+    again = _start_sync(source_path, copy_path, "--full")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "rebuilt" in out and f"the copy holds {KILL_CALLS:,}" in out
+    after = _facts(copy_path)
+    assert after["n"] == KILL_CALLS and after["complete"] is True
+    assert after["last_sync"] >= before["last_sync"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.duckdb"]
+
+
+def test_a_source_failing_during_a_full_rebuild_leaves_the_old_copy(big_source, tmp_path):
+    import shutil
+    source_path, complete = big_source
+    failing = tmp_path / "mor.sqlite"
+    shutil.copy(source_path, failing)
+    copy_path = tmp_path / "copy.duckdb"
+    shutil.copy(complete, copy_path)
+    before = _facts(copy_path)
+    proc = _start_sync(failing, copy_path, "--full", "--batch", "2000")
+    # the source's disk loses the rest of the file mid-run
+    code, _, err = _when_midway(proc, tmp_path / ".copy.duckdb.rebuilding.wal",
+                                lambda: os.truncate(failing, failing.stat().st_size // 4))
+    assert code == 3 and "reading sqlite:///" in err and "Traceback" not in err, err
+    assert _facts(copy_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.duckdb", "mor.sqlite"]
+
+
+def test_the_same_file_for_from_and_to_is_refused_on_the_command_line(big_source, tmp_path):
+    import shutil
+    _, complete = big_source
+    copy_path = tmp_path / "copy.duckdb"
+    shutil.copy(complete, copy_path)
+    before = _fingerprint(copy_path)
+    for source_url in (f"duckdb:///{copy_path}", f"sqlite:///{copy_path}"):
+        for extra in ((), ("--full",)):
+            out = _cli("sync", "--from", source_url, "--to", f"duckdb:///{copy_path}", *extra)
+            assert out.returncode == 2 and "source database itself" in out.stderr, out.stderr
+            assert len(out.stderr.strip().splitlines()) == 1
+    assert _fingerprint(copy_path) == before

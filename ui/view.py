@@ -93,6 +93,8 @@ def current_report() -> Report | None:
     elapsed = time.perf_counter() - started
     st.caption(f"{period_text(params)} · acting as **{params.u}** · {report.currency} · "
                f"{len(report.rows):,} rows · {elapsed:.2f} s")
+    for note in report.notes:   # e.g. an analytics copy whose last sync did not finish
+        st.warning(note, icon=":material/sync_problem:")
     return report
 
 
@@ -152,5 +154,5 @@ def freshness_panel(config: SourceConfig) -> None:
     else:
         right.metric("Last sync (UTC)", "never" if config.name == ANALYTICS else "— (not a copy)")
     if fresh.get("complete") is False:
-        st.warning("The last sync did not finish: the copy may lack calls. Run `python -m core sync` "
-                   "again.", icon=":material/sync_problem:")
+        st.warning("**Incomplete**: the last sync did not finish, so the copy lacks calls. Run "
+                   "`python -m core sync` again.", icon=":material/sync_problem:")

@@ -109,8 +109,9 @@ def build_demo(url: str, *, calls: int = DEFAULT_CALLS, days: int = DEFAULT_DAYS
     u = _target_url(url)
     name = u.render_as_string(hide_password=True)
     try:
-        return _build(u, int(calls), int(days), int(seed), utc_naive(now),
-                      progress or (lambda _msg: None), replace)
+        with arrow.interrupts():    # Ctrl-C inside DuckDB: a KeyboardInterrupt, not an error
+            return _build(u, int(calls), int(days), int(seed), utc_naive(now),
+                          progress or (lambda _msg: None), replace)
     except (sa.exc.ArgumentError, ImportError) as exc:     # e.g. mysql+nosuchdriver://
         raise ParamError("--db", f"no database driver for '{name}' ({_first_line(exc)}); "
                                  f"use {URL_FORMS}") from None

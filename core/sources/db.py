@@ -348,11 +348,16 @@ class DatabaseSource:
             # which costs SQLAlchemy a key-lookup failure per row and column.
             sums = pd.DataFrame([tuple(r) for r in result.fetchall()],
                                 columns=list(result.keys()))
+            from ..sync import copy_warning   # here: core.sync imports this module
+            unfinished = copy_warning(conn)   # an analytics copy whose last sync stopped
         log.debug("report ran in %.3f s, %d rows", time.perf_counter() - started, len(sums))
-        return Report.from_sums(sums, key_columns=key_columns(params), rate=rate,
-                                currency=currency, from_=params.from_, till=params.till,
-                                profit_show=params.profit_show, money_visible=user.sees_money,
-                                source=self.describe())
+        report = Report.from_sums(sums, key_columns=key_columns(params), rate=rate,
+                                  currency=currency, from_=params.from_, till=params.till,
+                                  profit_show=params.profit_show, money_visible=user.sees_money,
+                                  source=self.describe())
+        if unfinished:
+            report.notes.append(unfinished)
+        return report
 
     def choices(self, username: str, settings: Settings) -> dict[str, list]:
         """What the sidebar offers, within the acting user's scope: (id, label) pairs."""
