@@ -46,7 +46,8 @@ class InputError(Exception):
 
 
 class OutputClosed(Exception):
-    """Standard output was closed by its reader (e.g. `| head`); exit code 1."""
+    """Standard output is closed (its reader went away, or the command started with >&-);
+    exit code 1."""
 
 
 class BrokenModule(Exception):
