@@ -646,3 +646,27 @@ def test_the_same_file_for_from_and_to_is_refused_on_the_command_line(big_source
             assert out.returncode == 2 and "source database itself" in out.stderr, out.stderr
             assert len(out.stderr.strip().splitlines()) == 1
     assert _fingerprint(copy_path) == before
+
+
+def test_the_app_warns_on_an_incomplete_copy(tmp_path, monkeypatch):
+    from core.sources.config import ANALYTICS
+    from tests.app_driver import app_environment, choose_source, click, open_app, use_source
+    from tests.fixture_small import build_small_sqlite
+
+    mor = build_small_sqlite(tmp_path / "mor.sqlite")
+    copy_path = tmp_path / "copy.duckdb"
+
+    def stop(copied, last_id):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sync(f"sqlite:///{mor}", f"duckdb:///{copy_path}", batch_rows=10, show_progress=False,
+             on_batch=stop)
+    with app_environment(monkeypatch, mor):
+        monkeypatch.setenv("MOR_COPY_URL", f"duckdb:///{copy_path}")
+        at = click(choose_source(open_app(), ANALYTICS), "Check freshness")
+        assert any("Incomplete" in w.value for w in at.warning)
+        assert {m.label: m.value for m in at.metric}["Call records"] == "10"
+        at = use_source(at, ANALYTICS)
+        assert not at.exception and not at.error
+        assert any("incomplete" in w.value and "python -m core sync" in w.value for w in at.warning)
