@@ -1,4 +1,5 @@
-# make test    system packages + virtualenv, then the whole test suite (MariaDB mandatory)
+# make test    system packages + virtualenv, lint, then the whole test suite (MariaDB mandatory)
+# make lint    ruff only
 # make run     the app on the demo database
 # make demo    rebuild the demo database
 # make bench   benchmarks
@@ -16,7 +17,7 @@ PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && echo sudo; })
 APT  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: venv system-deps test run demo bench
+.PHONY: venv system-deps lint test run demo bench
 
 venv: $(STAMP)
 
@@ -34,8 +35,12 @@ system-deps:
 	else echo "system-deps: installing$$missing"; \
 	  $(APT) update && $(APT) install -y$$missing; fi
 
-test: system-deps venv
+test: system-deps venv lint
 	MOR_REQUIRE_MARIADB=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# pyflakes, pycodestyle, import order and bugbear (pyproject.toml); also run by `make test`.
+lint: venv
+	$(VENV)/bin/ruff check .
 
 $(DEMO_DB): | venv
 	mkdir -p $(dir $@)

@@ -71,7 +71,7 @@ def child(url: str, report: str, method: str, repeat: int, budget: float, timeou
                              text=True, cwd=ROOT, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
-    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"error": (out.stderr.strip().splitlines() or ["no output"])[-1]}
     return json.loads(lines[-1])

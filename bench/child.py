@@ -109,4 +109,5 @@ if __name__ == "__main__":
     try:
         print(json.dumps(measure(spec)))
     except Exception as exc:  # reported, not raised: one failure must not end the run
-        print(json.dumps({"error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}))
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        print(json.dumps({"error": f"{exc.__class__.__name__}: {first_line}"}))

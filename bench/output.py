@@ -182,9 +182,9 @@ def markdown(results: dict) -> str:
     ab = _index_ab()
     if ab:
         out += ["## The recommended index", "",
-                f"Index `{COVERING_INDEX}` of docs/indexes.md. The bare statement with it excluded (MariaDB `IGNORE INDEX`, "
-                "SQLite `INDEXED BY calls_calldate`) and as is, run in turn under the same "
-                "machine load (`python -m bench.index_ab`).", "",
+                f"Index `{COVERING_INDEX}` of docs/indexes.md. The bare statement with it excluded "
+                "(MariaDB `IGNORE INDEX`, SQLite `INDEXED BY calls_calldate`) and as is, run in turn "
+                "under the same machine load (`python -m bench.index_ab`).", "",
                 "| engine | calls | report | MOR's indexes | + recommended | speed-up |",
                 "|---|---:|---|---:|---:|---:|"]
         for k, v in sorted(ab.items()):

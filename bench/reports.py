@@ -112,6 +112,7 @@ NAIVE_COLUMNS = ("id", "calldate", "user_id", "card_id", "provider_id", "prefix"
 
 def run_naive(engine, report: str):
     import pandas as pd
+
     from core.query import period
     from core.schema import calls, destinations, providers
     from core.settings import Settings

@@ -26,8 +26,8 @@ from .exports import xml_chunks
 from .params import SERVER_IGNORED, ParamError, parse_params
 from .schema import conflines, users
 from .settings import Settings
-from .sources.db import DatabaseSource
 from .signin import SignInRefused, SignInThrottled, Throttle, check_credentials, throttle_keys
+from .sources.db import DatabaseSource
 from .sources.mor_api import ENDPOINT, LOGIN_ENDPOINT, mor_hash
 
 log = logging.getLogger(__name__)

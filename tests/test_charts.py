@@ -40,7 +40,8 @@ def test_top_groups_ranks_rows_and_the_smallest_shows_losses(report):
 def test_share_rolls_up_to_the_dimension(report):
     figure, data = charts.share(report, "terminator", "total_calls")
     # Carrier A: 10 + 4 = 14 calls; Carrier B: 6 + 0 = 6
-    assert dict(zip(data["terminator"], data["total_calls"])) == {"Carrier A": 14, "Carrier B": 6}
+    shares = dict(zip(data["terminator"], data["total_calls"], strict=True))
+    assert shares == {"Carrier A": 14, "Carrier B": 6}
 
 
 def test_share_needs_the_dimension_in_the_grouping(report):
@@ -50,7 +51,7 @@ def test_share_needs_the_dimension_in_the_grouping(report):
 
 def test_time_series_recomputes_ratios_from_sums(report):
     figure, data = charts.time_series(report, "asr")
-    by_slot = {(d, h): v for d, h, v in zip(data["day"], data["hour"], data["asr"])}
+    by_slot = {(d, h): v for d, h, v in zip(data["day"], data["hour"], data["asr"], strict=True)}
     # 2024-03-15 09h: Carrier A 1 of 4 and Carrier B 0 of 0 -> 1/4 = 25 % (not the mean of 25 and 0)
     assert by_slot[("2024-03-15", 9)] == pytest.approx(25.0)
     assert by_slot[("2024-03-14", 10)] == pytest.approx(100.0)
@@ -59,8 +60,9 @@ def test_time_series_recomputes_ratios_from_sums(report):
 
 def test_time_series_needs_a_time_grouping():
     only_terminators = SUMS.groupby(["terminator_id", "terminator"], as_index=False).sum(numeric_only=True)
-    report = Report.from_sums(only_terminators.drop(columns=["hour"]), key_columns=["terminator_id", "terminator"],
-                              rate=1.0, currency="USD", from_=0, till=1, profit_show=False)
+    report = Report.from_sums(only_terminators.drop(columns=["hour"]),
+                              key_columns=["terminator_id", "terminator"], rate=1.0, currency="USD",
+                              from_=0, till=1, profit_show=False)
     figure, reason = charts.time_series(report, "total_calls")
     assert figure is None and "day or by hour" in reason
 

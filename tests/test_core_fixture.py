@@ -80,12 +80,12 @@ def check_totals(totals: dict, expected: dict) -> None:
 
 
 def R(*values, cols=None) -> dict:
-    return dict(zip(cols, values))
+    return dict(zip(cols, values, strict=False))
 
 
 def D(oid, oname, tid, tname, gid, gname, *metrics) -> dict:
     """A default-grouping row with some leading metrics in section 4 order."""
-    return dict(zip(DEFAULT_KEYS + METRICS, (oid, oname, tid, tname, gid, gname) + metrics))
+    return dict(zip(DEFAULT_KEYS + METRICS, (oid, oname, tid, tname, gid, gname) + metrics, strict=False))
 
 
 # ----------------------------------------------------------------------------- the cases

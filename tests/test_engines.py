@@ -6,7 +6,7 @@ import sys
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from core.schema import calls, users

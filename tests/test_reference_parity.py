@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from core.errors import AccessDenied, ReportError
 from core.params import GROUP_FLAGS, Params
@@ -262,7 +264,7 @@ def compare(tables, params, expected, expected_error, actual, actual_error):
     exp_recs, act_recs = records(exp_rows), records(act_rows)
     assert len(act_recs) == len(exp_recs), (
         f"{context}\nexpected\n{exp_rows.to_string()}\nactual\n{act_rows.to_string()}")
-    for e, a in zip(exp_recs, act_recs):
+    for e, a in zip(exp_recs, act_recs, strict=True):
         wrong = {c: (a[c], e[c]) for c in e if not close(a[c], e[c])}
         assert not wrong, f"{context}\nrow {e}\n(actual, expected) {wrong}"
     assert list(act_totals) == list(exp_totals), context

@@ -11,8 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from core.errors import AccessDenied, SourceUnavailable
 from core.settings import Settings
-from core.signin import (WRONG_CREDENTIALS, SignInRefused, Throttle, password_matches, sign_in,
-                         throttle_keys)
+from core.signin import WRONG_CREDENTIALS, SignInRefused, Throttle, password_matches, sign_in, throttle_keys
 
 DEMO_SHA1 = "89e495e7941cf9e40e6980d14a16bf023ccd4c91"        # sha1("demo")
 UMLAUT_SHA1 = "23b74494475f5f874980b7676d511e23d886da64"      # sha1("pässword") of its UTF-8
