@@ -443,6 +443,9 @@ def _swap(aside: Path, path: Path) -> None:
     """Put the finished copy in place of the old one, in one rename. The old copy is
     opened first, which waits for no one but fails while another process holds it, and
     its log is merged on close, so no stale log can be replayed into the new file."""
+    if _database_files(aside)[1].exists():      # closed after a CHECKPOINT: never expected
+        raise SourceUnavailable(f"the rebuilt copy {aside} was not completely written; the old "
+                                "copy was kept", hint="run the sync again")
     if path.exists():
         with _open_copy(path) as conn:
             conn.exec_driver_sql("CHECKPOINT")

@@ -445,3 +445,27 @@ def test_cli_exit_codes(tmp_path):
     out = run("--db", "mysql+pymysql://demo@127.0.0.1:1/mor", "--calls", "10")
     assert out.returncode == 3 and "Traceback" not in out.stderr
     assert not (tmp_path / "cli.sqlite").exists()
+
+
+@pytest.mark.parametrize("engine_kind", ["mariadb"])
+def test_a_demo_on_mariadb_keeps_its_mark(engine_kind, mariadb_server):
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+    name = mariadb_server.create_database()
+    try:
+        url = mariadb_server.writer_url(name)
+        messages = []
+        build_demo(url, calls=3000, days=2, seed=5, now=NOW, progress=messages.append)
+        engine = sa.create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                mark = conn.execute(sa.text("SELECT calls, seed, days FROM demo_build")).all()
+                assert mark == [(3000, 5, 2)]
+                assert conn.execute(sa.text("SELECT COUNT(*) FROM calls")).scalar() == 3000
+        finally:
+            engine.dispose()
+        assert any("call records [" in m for m in messages)     # the shared progress line
+        with pytest.raises(DemoExists):
+            build_demo(url, calls=10, now=NOW)
+    finally:
+        mariadb_server.drop_database(name)
