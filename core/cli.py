@@ -192,8 +192,9 @@ def prefix(text: str) -> str:
     return "/" + "/".join(segments)
 
 
-DATABASES = ("sqlite", "duckdb", "mysql", "mariadb")
-_URL_EXAMPLES = "use e.g. sqlite:///data/demo.sqlite, mysql+pymysql://reader@host/mor or duckdb:///data/mor.duckdb"
+DATABASES = ("sqlite", "duckdb", "mysql", "mariadb", "chdb", "clickhousedb")
+_URL_EXAMPLES = ("use e.g. sqlite:///data/demo.sqlite, mysql+pymysql://reader@host/mor, "
+                 "duckdb:///data/mor.duckdb, chdb:///data/mor.chdb or clickhousedb://user@host:8123/mor")
 
 
 def database_url(text: str) -> str:

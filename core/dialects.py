@@ -1,4 +1,4 @@
-"""The few SQL pieces that differ between SQLite, MySQL/MariaDB and DuckDB.
+"""The few SQL pieces that differ between SQLite, MySQL/MariaDB, DuckDB and ClickHouse.
 
 Everything else in a report is portable SQLAlchemy Core. Each piece here is a small
 construct compiled per dialect, so a statement stays one object that prints the same way
@@ -7,7 +7,7 @@ taken in Python from the sums, which sidesteps integer-vs-float division everywh
 """
 from __future__ import annotations
 
-from sqlalchemy import String, func, literal
+from sqlalchemy import String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import Integer
@@ -60,6 +60,12 @@ def _day_duckdb(element, compiler, **kw):
     return "CAST(CAST(%s AS DATE) AS VARCHAR)" % compiler.process(element.clauses, **kw)
 
 
+@compiles(day_of, "chdb")
+@compiles(day_of, "clickhousedb")
+def _day_clickhouse(element, compiler, **kw):
+    return "toString(toDate(%s))" % compiler.process(element.clauses, **kw)
+
+
 @compiles(hour_of)
 def _hour_default(element, compiler, **kw):
     return "EXTRACT(HOUR FROM %s)" % compiler.process(element.clauses, **kw)
@@ -80,6 +86,31 @@ def _hour_mysql(element, compiler, **kw):
 @compiles(hour_of, "duckdb")
 def _hour_duckdb(element, compiler, **kw):
     return "CAST(hour(CAST(%s AS TIMESTAMP)) AS INTEGER)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(hour_of, "chdb")
+@compiles(hour_of, "clickhousedb")
+def _hour_clickhouse(element, compiler, **kw):
+    return "toInt32(toHour(%s))" % compiler.process(element.clauses, **kw)
+
+
+class fold_case(FunctionElement):
+    """Text in lower case for a case-insensitive match: lower() everywhere but on ClickHouse,
+    whose lower() folds ASCII letters only (lowerUTF8 folds every letter, as MySQL and DuckDB do)."""
+    type = String()
+    name = "fold_case"
+    inherit_cache = True
+
+
+@compiles(fold_case)
+def _fold_default(element, compiler, **kw):
+    return "lower(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(fold_case, "chdb")
+@compiles(fold_case, "clickhousedb")
+def _fold_clickhouse(element, compiler, **kw):
+    return "lowerUTF8(%s)" % compiler.process(element.clauses, **kw)
 
 
 class exact_text(FunctionElement):
@@ -114,14 +145,14 @@ def matches(column: ColumnElement, value: str) -> ColumnElement:
     serves both. lower() on both sides makes it case-insensitive on every engine, whatever
     the column's collation (DuckDB's LIKE is case-sensitive, MySQL's depends on collation).
     """
-    return func.lower(column).like(func.lower(literal(escape_like(value), String())),
-                                   escape=LIKE_ESCAPE)
+    return fold_case(column).like(fold_case(literal(escape_like(value), String())),
+                                  escape=LIKE_ESCAPE)
 
 
 def contains(column: ColumnElement, value: str) -> ColumnElement:
     """A case-insensitive substring match in which '%' and '_' are literal (MOR's clid)."""
     pattern = "%" + escape_like(value).replace("%", LIKE_ESCAPE + "%") + "%"
-    return func.lower(column).like(func.lower(literal(pattern, String())), escape=LIKE_ESCAPE)
+    return fold_case(column).like(fold_case(literal(pattern, String())), escape=LIKE_ESCAPE)
 
 
 def column_names(conn, table_name: str) -> set[str]:

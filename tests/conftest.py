@@ -1,6 +1,7 @@
 """Fixtures giving a MOR database on each engine (see tests/engines.py).
 
-- `engine_kind`: "sqlite", "mariadb" or "duckdb"; every test that uses it (directly or via
+- `engine_kind`: "sqlite", "mariadb", "duckdb", "chdb" or "clickhouse" (a server named by
+  $MOR_TEST_CLICKHOUSE_URL, skipped when unset); every test that uses it (directly or via
   `make_db` / `db_url_factory`) runs once per kind, with ids `[sqlite]`, `[mariadb]`,
   `[duckdb]`, so `pytest -k sqlite` picks one, and markers of the same names are added
   (`pytest -m "not mariadb"`). Restrict the kinds with `--engines=sqlite,duckdb` or
@@ -12,9 +13,17 @@
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.engines import ENGINE_KINDS, DatabaseFactory, mariadb_required, selected_engine_kinds
+from tests.engines import (
+    CLICKHOUSE_ENV,
+    ENGINE_KINDS,
+    DatabaseFactory,
+    mariadb_required,
+    selected_engine_kinds,
+)
 from tests.mariadb_server import MariaDBServer, MariaDBStartError, MariaDBUnavailable
 
 
@@ -84,6 +93,9 @@ def mariadb_server():
 
 @pytest.fixture
 def _db_factory(engine_kind, tmp_path, request):
+    if engine_kind == "clickhouse" and not os.environ.get(CLICKHOUSE_ENV):
+        pytest.skip(f"no ClickHouse server: set ${CLICKHOUSE_ENV} (e.g. "
+                    "clickhousedb://default@localhost:8123/default) to run this on one; CI runs chDB")
     server = request.getfixturevalue("mariadb_server") if engine_kind == "mariadb" else None
     factory = DatabaseFactory(engine_kind, tmp_path, server)
     try:

@@ -2,7 +2,7 @@
 
 The pytest fixtures in conftest.py wrap `DatabaseFactory`:
 
-    def test_something(make_db):          # runs once per engine: sqlite, mariadb, duckdb
+    def test_something(make_db):          # once per engine: sqlite, mariadb, duckdb, chdb(, clickhouse)
         engine = make_db({"users": [{"id": 1, "username": "u", "usertype": "user"}],
                           "calls": [{"id": 1, "calldate": "2024-01-01 10:00:00", "user_id": 1}]})
 
@@ -10,6 +10,9 @@ Each call builds a FRESH database with core.schema.metadata.create_all, inserts 
 (missing columns take the schema defaults; DATETIME values may be `datetime` or
 'YYYY-MM-DD HH:MM:SS' text) with a writer account, and returns an Engine for the code under
 test. On MariaDB that engine uses a SELECT-only account, as against a real MOR server.
+On chDB each database is a fresh data directory; chDB runs one directory per process, so
+every engine here holds no connection between uses (NullPool). The "clickhouse" kind runs on
+the server named by $MOR_TEST_CLICKHOUSE_URL (a fresh database on it per call), else skips.
 """
 from __future__ import annotations
 
@@ -21,10 +24,12 @@ from typing import Iterable, Mapping
 from sqlalchemy import Date, DateTime, Engine, Table, create_engine
 from sqlalchemy.pool import NullPool
 
+from core import clickhouse
 from core.schema import metadata
 
-ENGINE_KINDS = ("sqlite", "mariadb", "duckdb")
+ENGINE_KINDS = ("sqlite", "mariadb", "duckdb", "chdb", "clickhouse")
 ENGINES_ENV = "MOR_TEST_ENGINES"
+CLICKHOUSE_ENV = "MOR_TEST_CLICKHOUSE_URL"
 
 Rows = Iterable[Mapping[str, object]]
 
@@ -102,6 +107,8 @@ class DatabaseFactory:
             raise ValueError(f"unknown engine kind {kind!r}")
         if kind == "mariadb" and mariadb is None:
             raise ValueError("the mariadb kind needs a running MariaDBServer")
+        if kind == "clickhouse" and not os.environ.get(CLICKHOUSE_ENV):
+            raise ValueError(f"the clickhouse kind needs ${CLICKHOUSE_ENV}")
         self.kind = kind
         self.tmp_dir = Path(tmp_dir)
         self.mariadb = mariadb
@@ -121,20 +128,41 @@ class DatabaseFactory:
             # NullPool: no connection keeps the file open between uses, so a subprocess (CLI
             # tests) or an engine the code builds itself from the URL can open it too.
             return url, url, {}, {"poolclass": NullPool}
+        if self.kind == "chdb":
+            url = f"chdb:///{self.tmp_dir / f'mor_{self._count}.chdb'}"
+            return url, url, {}, {"poolclass": NullPool}
+        if self.kind == "clickhouse":
+            url = self._clickhouse_database()
+            return url, url, clickhouse.connect_args("clickhousedb"), {}
         name = self.mariadb.create_database()
         self._databases.append(name)
         return (self.mariadb.writer_url(name), self.mariadb.reader_url(name),
                 dict(self.mariadb.CONNECT_ARGS), {})
 
+    def _clickhouse_database(self) -> str:
+        """A fresh database on the $MOR_TEST_CLICKHOUSE_URL server; its URL."""
+        from sqlalchemy import make_url, text
+        base = make_url(os.environ[CLICKHOUSE_ENV])
+        name = f"mor_test_{os.getpid()}_{self._count}"
+        admin = create_engine(base, poolclass=NullPool, connect_args=clickhouse.connect_args("clickhousedb"))
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"CREATE DATABASE IF NOT EXISTS {name}"))
+        finally:
+            admin.dispose()
+        self._databases.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
     def build(self, tables: Mapping[str, Rows] | None = None) -> tuple[Engine, str]:
         tables = prepare_rows(tables)  # fail on a typo before creating anything
         writer_url, url, connect_args, kwargs = self._new_database()
-        writer = create_engine(writer_url, poolclass=NullPool, connect_args=connect_args)
+        writer = clickhouse.configure(create_engine(writer_url, poolclass=NullPool,
+                                                    connect_args=connect_args))
         try:
             populate(writer, tables)
         finally:
             writer.dispose()
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        engine = clickhouse.configure(create_engine(url, connect_args=connect_args, **kwargs))
         self._engines.append(engine)
         return engine, url
 
@@ -147,7 +175,20 @@ class DatabaseFactory:
         self._engines.clear()
         for name in self._databases:
             try:
-                self.mariadb.drop_database(name)
+                if self.kind == "clickhouse":
+                    self._drop_clickhouse(name)
+                else:
+                    self.mariadb.drop_database(name)
             except Exception:  # the whole server is thrown away at session end anyway
                 pass
         self._databases.clear()
+
+    def _drop_clickhouse(self, name: str) -> None:
+        from sqlalchemy import make_url, text
+        admin = create_engine(make_url(os.environ[CLICKHOUSE_ENV]), poolclass=NullPool,
+                              connect_args=clickhouse.connect_args("clickhousedb"))
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        finally:
+            admin.dispose()
