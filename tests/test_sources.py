@@ -81,6 +81,12 @@ def test_an_analytics_copy_reports_its_sync_in_freshness(tmp_path, older):
     assert fresh == {"calls": 32, "newest_call": datetime(2024, 3, 16), "last_sync": row["last_sync"],
                      "lookups_synced": row["lookups_synced"], "last_id": 32, "source": row["source"],
                      "complete": None if older else False}
+    # a copy whose first sync stopped before recording its run holds nothing it should
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(state.delete())
+    engine.dispose()
+    assert DatabaseSource(url).freshness()["complete"] is False
 
 
 # --- sources configured by name -----------------------------------------------------------------

@@ -1,5 +1,4 @@
-"""A MOR database as a report source: MySQL/MariaDB, SQLite, or an analytics copy in DuckDB
-or ClickHouse (a server, or chDB in-process: see core/clickhouse.py).
+"""A MOR database as a report source: MySQL/MariaDB, SQLite or a DuckDB analytics copy.
 
 Reads only. Before the report's one statement runs, the acting user, the currency and
 every id filter are checked, so invalid input never reaches the big query.
@@ -16,18 +15,17 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pandas as pd
-from sqlalchemy import and_, create_engine, event, func, inspect, or_, select
+from sqlalchemy import and_, create_engine, event, func, or_, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .. import clickhouse
 from ..access import ActingUser, acting_user
 from ..errors import NotFound, SourceUnavailable
 from ..params import Params
 from ..query import key_columns, report_select
 from ..report import Report
-from ..schema import calls, currencies, devices, providers, sync_state, terminators, users
+from ..schema import calls, currencies, devices, providers, terminators, users
 from ..settings import Settings
 from . import Capabilities
 
@@ -46,7 +44,7 @@ def safe_url(url) -> str:
 
 
 # Backends a MOR database (or our copy of one) may live in.
-BACKENDS = ("mysql", "mariadb", "sqlite", "duckdb", "chdb", "clickhousedb")
+BACKENDS = ("mysql", "mariadb", "sqlite", "duckdb")
 # URL query options each backend accepts: harmless ones only. Anything else (pymysql's
 # local_infile, read_default_file, init_command, client_flag, auth_plugin_map, DuckDB's
 # extension settings, …) could read local files, run commands or load code, so it is refused.
@@ -56,8 +54,6 @@ URL_OPTIONS = {
               "ssl_disabled"),
     "sqlite": ("mode", "uri", "immutable"),   # always opened read-only; mode may only say so
     "duckdb": ("memory_limit", "threads"),
-    "chdb": (),
-    "clickhousedb": ("secure", "verify", "connect_timeout", "send_receive_timeout", "compress"),
 }
 URL_OPTIONS["mariadb"] = URL_OPTIONS["mysql"]
 # pymysql arguments never passed, whatever asks for them: they read local files or run code.
@@ -82,8 +78,7 @@ def check_url(url) -> URL:
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in BACKENDS:
         raise SourceUnavailable(f"{backend} databases are not supported",
-                                hint="use mysql+pymysql://, mariadb+pymysql://, sqlite:///, duckdb:///, "
-                                         "chdb:///PATH or clickhousedb://user@host:8123/db")
+                                hint="use mysql+pymysql://, mariadb+pymysql://, sqlite:/// or duckdb:///")
     if backend in ("mysql", "mariadb"):
         if "+" not in parsed.drivername:
             parsed = parsed.set(drivername=f"{backend}+pymysql")
@@ -142,10 +137,6 @@ def open_engine(url: str | URL) -> Engine:
         kwargs["connect_args"] = {"config": config}
         if parsed.database and parsed.database != ":memory:":
             kwargs["connect_args"]["read_only"] = True
-    if backend == "chdb":
-        return _chdb_engine(parsed)
-    if backend == "clickhousedb":
-        kwargs["connect_args"] = clickhouse.connect_args(backend)
     if backend in ("mysql", "mariadb"):
         kwargs["pool_pre_ping"] = True
         kwargs["pool_recycle"] = 3600
@@ -158,25 +149,6 @@ def open_engine(url: str | URL) -> Engine:
     if backend in ("mysql", "mariadb"):
         event.listen(engine, "do_connect", _connect_without_local_files)
     return engine
-
-
-def _chdb_engine(parsed: URL) -> Engine:
-    """The process's one engine on a chDB data directory, which must exist (never created
-    here: `python -m core sync --to chdb:///PATH` or `demo --db chdb:///PATH` make one)."""
-    if not parsed.database or parsed.database == ":memory:":
-        raise SourceUnavailable("a chDB URL names a data directory",
-                                hint="use chdb:///path/to/copy.chdb")
-    path = Path(parsed.database).expanduser().resolve()
-    if not path.is_dir():
-        raise SourceUnavailable(f"chDB data directory {path} does not exist",
-                                hint="build one with `python -m core sync --to chdb:///PATH` or "
-                                     "`python -m core demo --db chdb:///PATH`")
-    try:
-        return clickhouse.shared_engine(str(path), lambda: create_engine(f"chdb:///{path}",
-                                                                          poolclass=NullPool))
-    except (NoSuchModuleError, ImportError) as exc:
-        raise SourceUnavailable(f"no driver for chdb: {exc}",
-                                hint="pip install chdb chdb-sqlalchemy") from None
 
 
 def _sqlite_path(database: str) -> Path:
@@ -348,8 +320,6 @@ class DatabaseSource:
 
     def _locked(self, exc: SQLAlchemyError) -> bool:
         cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        if self.engine.dialect.name == "chdb":      # another process has the directory open
-            return "EmbeddedServer" in str(cause) and "different path" not in str(cause)
         return self.engine.dialect.name == "duckdb" and "lock" in str(cause).lower()
 
     def _failure(self, exc: SQLAlchemyError) -> SourceUnavailable:
@@ -357,10 +327,7 @@ class DatabaseSource:
         if "LOCAL INFILE" in str(cause):
             hint = ("a MySQL server never needs a reporting client's files: check that the "
                     "configured host really is the MOR database")
-        elif "different path" in str(cause):
-            hint = ("chDB opens one data directory per process: serve or report on one chDB "
-                    "copy at a time")
-        elif self.engine.dialect.name in ("sqlite", "duckdb", "chdb"):
+        elif self.engine.dialect.name in ("sqlite", "duckdb"):
             hint = "check that the file is a MOR database, a demo database or an analytics copy"
         else:
             hint = ("check that the server is running, the URL and the account's SELECT rights "
@@ -381,7 +348,7 @@ class DatabaseSource:
             # which costs SQLAlchemy a key-lookup failure per row and column.
             sums = pd.DataFrame([tuple(r) for r in result.fetchall()],
                                 columns=list(result.keys()))
-            from ..sync import copy_warning   # here: core.sync imports this module
+            from ..sync import copy_warning  # here: core.sync imports this module
             unfinished = copy_warning(conn)   # an analytics copy whose last sync stopped
         log.debug("report ran in %.3f s, %d rows", time.perf_counter() - started, len(sums))
         report = Report.from_sums(sums, key_columns=key_columns(params), rate=rate,
@@ -426,24 +393,15 @@ class DatabaseSource:
         with self._connect() as conn:
             count, newest = _call_summary(conn)
             out["calls"], out["newest_call"] = int(count or 0), newest
-            if inspect(conn).has_table(sync_state.name):
-                row = _sync_state_row(conn)
-                if row is not None:
-                    row = row._mapping
-                    out.update(last_sync=row.get("last_sync"), lookups_synced=row.get("lookups_synced"),
-                               last_id=row.get("last_id"), source=row.get("source"),
-                               complete=None if row.get("complete") is None else bool(row["complete"]))
+            from ..sync import copy_state  # here: core.sync imports this module
+            state = copy_state(conn)    # None: not an analytics copy; {}: no run recorded yet
+        # a copy whose first sync stopped before recording anything is incomplete
+        complete = False if state == {} else (state or {}).get("complete")
+        state = state or {}
+        out.update(last_sync=state.get("last_sync"), lookups_synced=state.get("lookups_synced"),
+                   last_id=state.get("last_id"), source=state.get("source"),
+                   complete=None if complete is None else bool(complete))
         return out
-
-
-def _sync_state_row(conn: Connection):
-    """The copy's sync_state row; a copy made by an older sync lacks the newer columns."""
-    try:
-        return conn.execute(select(sync_state).where(sync_state.c.id == 1)).first()
-    except DBAPIError:
-        conn.rollback()
-        older = [c for c in sync_state.c if c.name not in ("target_id", "complete")]
-        return conn.execute(select(*older).where(sync_state.c.id == 1)).first()
 
 
 def _call_summary(conn: Connection) -> tuple[int, object]:
