@@ -1,4 +1,5 @@
-"""A MOR database as a report source: MySQL/MariaDB, SQLite or a DuckDB analytics copy.
+"""A MOR database as a report source: MySQL/MariaDB, SQLite, or an analytics copy in DuckDB
+or ClickHouse (a server, or chDB in-process: see core/clickhouse.py).
 
 Reads only. Before the report's one statement runs, the acting user, the currency and
 every id filter are checked, so invalid input never reaches the big query.
@@ -20,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from .. import clickhouse
 from ..access import ActingUser, acting_user
 from ..errors import NotFound, SourceUnavailable
 from ..params import Params
@@ -44,7 +46,7 @@ def safe_url(url) -> str:
 
 
 # Backends a MOR database (or our copy of one) may live in.
-BACKENDS = ("mysql", "mariadb", "sqlite", "duckdb")
+BACKENDS = ("mysql", "mariadb", "sqlite", "duckdb", "chdb", "clickhousedb")
 # URL query options each backend accepts: harmless ones only. Anything else (pymysql's
 # local_infile, read_default_file, init_command, client_flag, auth_plugin_map, DuckDB's
 # extension settings, …) could read local files, run commands or load code, so it is refused.
@@ -54,6 +56,8 @@ URL_OPTIONS = {
               "ssl_disabled"),
     "sqlite": ("mode", "uri", "immutable"),   # always opened read-only; mode may only say so
     "duckdb": ("memory_limit", "threads"),
+    "chdb": (),
+    "clickhousedb": ("secure", "verify", "connect_timeout", "send_receive_timeout", "compress"),
 }
 URL_OPTIONS["mariadb"] = URL_OPTIONS["mysql"]
 # pymysql arguments never passed, whatever asks for them: they read local files or run code.
@@ -78,7 +82,8 @@ def check_url(url) -> URL:
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in BACKENDS:
         raise SourceUnavailable(f"{backend} databases are not supported",
-                                hint="use mysql+pymysql://, mariadb+pymysql://, sqlite:/// or duckdb:///")
+                                hint="use mysql+pymysql://, mariadb+pymysql://, sqlite:///, duckdb:///, "
+                                         "chdb:///PATH or clickhousedb://user@host:8123/db")
     if backend in ("mysql", "mariadb"):
         if "+" not in parsed.drivername:
             parsed = parsed.set(drivername=f"{backend}+pymysql")
@@ -137,6 +142,10 @@ def open_engine(url: str | URL) -> Engine:
         kwargs["connect_args"] = {"config": config}
         if parsed.database and parsed.database != ":memory:":
             kwargs["connect_args"]["read_only"] = True
+    if backend == "chdb":
+        return _chdb_engine(parsed)
+    if backend == "clickhousedb":
+        kwargs["connect_args"] = clickhouse.connect_args(backend)
     if backend in ("mysql", "mariadb"):
         kwargs["pool_pre_ping"] = True
         kwargs["pool_recycle"] = 3600
@@ -149,6 +158,25 @@ def open_engine(url: str | URL) -> Engine:
     if backend in ("mysql", "mariadb"):
         event.listen(engine, "do_connect", _connect_without_local_files)
     return engine
+
+
+def _chdb_engine(parsed: URL) -> Engine:
+    """The process's one engine on a chDB data directory, which must exist (never created
+    here: `python -m core sync --to chdb:///PATH` or `demo --db chdb:///PATH` make one)."""
+    if not parsed.database or parsed.database == ":memory:":
+        raise SourceUnavailable("a chDB URL names a data directory",
+                                hint="use chdb:///path/to/copy.chdb")
+    path = Path(parsed.database).expanduser().resolve()
+    if not path.is_dir():
+        raise SourceUnavailable(f"chDB data directory {path} does not exist",
+                                hint="build one with `python -m core sync --to chdb:///PATH` or "
+                                     "`python -m core demo --db chdb:///PATH`")
+    try:
+        return clickhouse.shared_engine(str(path), lambda: create_engine(f"chdb:///{path}",
+                                                                          poolclass=NullPool))
+    except (NoSuchModuleError, ImportError) as exc:
+        raise SourceUnavailable(f"no driver for chdb: {exc}",
+                                hint="pip install chdb chdb-sqlalchemy") from None
 
 
 def _sqlite_path(database: str) -> Path:
@@ -320,6 +348,8 @@ class DatabaseSource:
 
     def _locked(self, exc: SQLAlchemyError) -> bool:
         cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        if self.engine.dialect.name == "chdb":      # another process has the directory open
+            return "EmbeddedServer" in str(cause) and "different path" not in str(cause)
         return self.engine.dialect.name == "duckdb" and "lock" in str(cause).lower()
 
     def _failure(self, exc: SQLAlchemyError) -> SourceUnavailable:
@@ -327,7 +357,10 @@ class DatabaseSource:
         if "LOCAL INFILE" in str(cause):
             hint = ("a MySQL server never needs a reporting client's files: check that the "
                     "configured host really is the MOR database")
-        elif self.engine.dialect.name in ("sqlite", "duckdb"):
+        elif "different path" in str(cause):
+            hint = ("chDB opens one data directory per process: serve or report on one chDB "
+                    "copy at a time")
+        elif self.engine.dialect.name in ("sqlite", "duckdb", "chdb"):
             hint = "check that the file is a MOR database, a demo database or an analytics copy"
         else:
             hint = ("check that the server is running, the URL and the account's SELECT rights "
