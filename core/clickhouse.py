@@ -29,7 +29,7 @@ DIALECTS = ("chdb", "clickhousedb")
 BACKENDS = DIALECTS
 
 # Applied to every session (chDB: on connect; a server: with each query through the client).
-SESSION_SETTINGS = {"join_use_nulls": 1, "session_timezone": "UTC"}
+SESSION_SETTINGS = {"join_use_nulls": 1, "session_timezone": "UTC", "mutations_sync": 2}
 
 # calls: one partition a month, sorted by calldate then id.
 CALLS_ENGINE = "ENGINE = MergeTree\nPARTITION BY toYYYYMM(calldate)\nORDER BY (calldate, id)"

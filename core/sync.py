@@ -47,7 +47,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import table as table_clause
 
-from . import arrow
+from . import arrow, clickhouse
 from .errors import SourceUnavailable
 from .params import ParamError
 from .progress import Progress
@@ -122,7 +122,7 @@ def copy_warning(conn: Connection) -> str | None:
     """What a report on this database must say when it is an analytics copy whose last sync
     did not finish (so the report misses calls); None for a complete copy, a copy made
     before runs were recorded, or a database that is not a copy."""
-    if conn.dialect.name != "duckdb":       # a copy is always a DuckDB file
+    if conn.dialect.name not in ("duckdb", *clickhouse.DIALECTS):   # a copy: DuckDB or ClickHouse
         return None
     state = copy_state(conn)
     if state is None or (state and state.get("complete") is not False):
@@ -144,6 +144,14 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+class ChdbDirectory(type(Path())):
+    """A copy that is a chDB data directory (core/clickhouse.py), not a DuckDB file."""
+
+
+def _copy_url(path: Path) -> str:
+    return f"{'chdb' if isinstance(path, ChdbDirectory) else 'duckdb'}:///{path}"
+
+
 def _copy_path(target_url: str) -> Path:
     """The copy's file from a duckdb:/// URL, or a ParamError saying what --to takes."""
     try:
@@ -151,10 +159,13 @@ def _copy_path(target_url: str) -> Path:
     except ArgumentError:
         raise ParamError("--to", f"'{target_url}' is not a database URL; "
                                  "use duckdb:///path/to/copy.duckdb") from None
-    if url.get_backend_name() != "duckdb" or not url.database or url.database == ":memory:":
-        raise ParamError("--to", f"'{target_url}' is not a DuckDB file URL; "
-                                 "use duckdb:///path/to/copy.duckdb")
+    if (url.get_backend_name() not in ("duckdb", "chdb") or not url.database
+            or url.database == ":memory:"):
+        raise ParamError("--to", f"'{target_url}' is not a DuckDB file or chDB directory URL; "
+                                 "use duckdb:///path/to/copy.duckdb or chdb:///path/to/copy.chdb")
     path = Path(url.database).expanduser()
+    if url.get_backend_name() == "chdb":
+        path = ChdbDirectory(path)
     if not path.resolve().parent.is_dir():
         raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
     return path
@@ -226,7 +237,10 @@ def _chunks(source: Engine, source_name: str, stmt, fetch_rows: int) -> Iterator
 
 def _insert_arrow(con, target: Table, rows: list) -> None:
     """Rows read from the source, into the copy's table (through Arrow)."""
-    arrow.insert(con, target, arrow.from_rows(target, rows))
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        arrow.insert(con, target, arrow.from_rows(target, rows))
+    else:
+        clickhouse.insert_arrow(con, target, arrow.from_rows(target, rows))
 
 
 def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
@@ -245,7 +259,7 @@ def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
 def _open_copy(path: Path) -> Iterator[Connection]:
     """The copy, opened once for the whole run; its failures come out as SourceUnavailable,
     and DuckDB's 'Query interrupted' (how it reports Ctrl-C) as the KeyboardInterrupt it is."""
-    engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
+    engine = clickhouse.configure(create_engine(_copy_url(path), poolclass=NullPool))
     try:
         try:
             conn = engine.connect()
@@ -349,6 +363,11 @@ def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
     if progress is not None:
         progress.total = max(top - last_id, 0)
     start_id, copied = last_id, 0
+    if clickhouse.is_clickhouse(conn):
+        # ClickHouse has no transaction over a batch and its bookkeeping: rows of a batch
+        # whose bookkeeping was never written (a kill between the two) are removed here.
+        with conn.begin():
+            conn.execute(calls.delete().where(calls.c.id > last_id))
     raw = conn.connection.driver_connection
     while last_id < top:
         stmt = (select(*calls.columns).where(calls.c.id > last_id, calls.c.id <= top)
@@ -390,7 +409,7 @@ def _run(source: Engine, source_name: str, conn: Connection, top: int, target: s
             options.progress.close()
     with conn.begin():
         result.total_calls = int(conn.execute(select(func.count()).select_from(calls)).scalar())
-    if result.copied:
+    if result.copied and not clickhouse.is_clickhouse(conn):
         conn.exec_driver_sql("CHECKPOINT")
     return result
 
@@ -407,7 +426,7 @@ def _update(source: Engine, source_name: str, path: Path, top: int, options: _Op
             raise SourceUnavailable(
                 f"the copy {path} was made from {state.get('source')}, not {source_name}",
                 hint="run with --full to rebuild it from this source, or give another --to")
-        return _run(source, source_name, conn, top, safe_url(f"duckdb:///{path}"), options)
+        return _run(source, source_name, conn, top, safe_url(_copy_url(path)), options)
 
 
 def _database_files(path: Path) -> tuple[Path, Path]:
@@ -419,6 +438,9 @@ def _rebuild(source: Engine, source_name: str, path: Path, top: int, options: _O
     Until the swap the old copy stays as it was, and reports may keep reading it."""
     from .sources.db import safe_url
 
+    if isinstance(path, ChdbDirectory):
+        raise ParamError("--full", f"a chDB copy is not rebuilt aside: remove {path} and run the "
+                                   "sync again (it copies everything into a new directory)")
     if path.exists():            # only a copy is ever replaced, and not while in use
         with _open_copy(path) as conn:
             _prepare(conn, path)
