@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..signin import mor_password_digest
+
 ADMIN_ID = 0
 ACCOUNTANT_ID = 2
 RESELLER_PRO_ID = 3
 RESELLER_ID = 4
 API_SECRET = "secret"
+# Every demo user signs in with this password; users.password holds it as MOR stores it.
+DEMO_PASSWORD = "demo"
 
 NUMBER_WIDTH = 16     # the longest number the catalogue makes, as a fixed-width array
 
@@ -288,18 +292,20 @@ class Catalogue:
 
         # users
         self.user_rows = []
+        password = mor_password_digest(DEMO_PASSWORD)
         for uid, uname, first, last, utype, owner, own in _STAFF:
             self.user_rows.append(dict(id=uid, username=uname, first_name=first,
                                        last_name=last, usertype=utype, owner_id=owner,
                                        own_providers=own, responsible_accountant_id=-1,
-                                       currency_id=1, hidden=0))
+                                       currency_id=1, hidden=0, password=password, blocked=0))
         for i, (uname, first, last, owner, _tariff, _lcr, _home, cur, _w) in enumerate(_USERS):
             uid = USER_IDS[i]
             self.user_rows.append(dict(
                 id=uid, username=uname, first_name=first, last_name=last,
                 usertype="user", owner_id=owner, own_providers=0,
                 responsible_accountant_id=ACCOUNTANT_ID if i % 3 == 0 else -1,
-                currency_id=cur, hidden=1 if uname == "lpaulauskas" else 0))
+                currency_id=cur, hidden=1 if uname == "lpaulauskas" else 0,
+                password=password, blocked=0))
         nu = len(_USERS)
         self.u_id = np.array(USER_IDS)
         self.u_owner = np.array([u[3] for u in _USERS])

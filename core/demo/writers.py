@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateTable
 
-from .. import arrow, clickhouse
+from .. import arrow
 from ..errors import SourceUnavailable
 from ..params import ParamError
 from ..progress import Progress
@@ -34,9 +34,8 @@ from .simulator import datetime_strings, epoch_datetime, generate_calls, utc_nai
 
 DEFAULT_DEMO_PATH = Path("data/demo.sqlite")
 DEFAULT_CALLS, DEFAULT_DAYS, DEFAULT_SEED = 200_000, 30, 7
-BACKENDS = ("sqlite", "duckdb", "mysql", "mariadb", "chdb", "clickhousedb")
-URL_FORMS = ("sqlite:///path, duckdb:///path, chdb:///path, clickhousedb://user@host:8123/database "
-             "or mysql+pymysql://user@host/database")
+BACKENDS = ("sqlite", "duckdb", "mysql", "mariadb")
+URL_FORMS = "sqlite:///path, duckdb:///path or mysql+pymysql://user@host/database"
 
 # The index only our own demo database gets (not part of core.schema, so create_all
 # elsewhere never creates it): led by calldate, it covers the period filter and the
@@ -134,7 +133,7 @@ def _first_line(exc: BaseException) -> str:
 def _build(u, calls: int, days: int, seed: int, now: datetime, say, replace: bool) -> DemoSummary:
     t0 = time.perf_counter()
     backend = u.get_backend_name()
-    file_db = backend in ("sqlite", "duckdb", "chdb") and u.database not in (None, "", ":memory:")
+    file_db = backend in ("sqlite", "duckdb") and u.database not in (None, "", ":memory:")
     if file_db:
         Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
@@ -150,7 +149,7 @@ def _build(u, calls: int, days: int, seed: int, now: datetime, say, replace: boo
     if backend == "sqlite" and file_db:
         _build_sqlite_file(u, lookups, cols, mark, foreign, say)
     else:
-        engine = _engine(u)
+        engine = sa.create_engine(u, poolclass=NullPool)
         try:
             with engine.begin() as conn:     # DuckDB: one transaction, DDL included
                 _check_existing(conn, replace)
@@ -174,7 +173,7 @@ def _precheck(u, backend: str, file_db: bool, replace: bool) -> bool:
         target = Path(u.database).expanduser() if file_db else None
         if target is None or not target.exists() or target.stat().st_size == 0:
             return False
-    engine = _engine(u)
+    engine = sa.create_engine(u, poolclass=NullPool)
     try:
         with engine.connect() as conn:
             _check_existing(conn, replace)
@@ -187,12 +186,6 @@ def _precheck(u, backend: str, file_db: bool, replace: bool) -> bool:
                          f"({exc.orig}); refusing to overwrite it") from None
     finally:
         engine.dispose()
-
-
-def _engine(u) -> sa.engine.Engine:
-    """An engine writing the demo; on ClickHouse with its session settings (core/clickhouse.py)."""
-    return clickhouse.configure(sa.create_engine(u, poolclass=NullPool,
-                                                 connect_args=clickhouse.connect_args(u.get_backend_name())))
 
 
 def _check_existing(conn, replace: bool) -> None:
@@ -244,16 +237,13 @@ def _write(conn, backend: str, lookups, cols, mark: dict, say) -> None:
         raw.execute("SET enable_progress_bar = false")
         epoch = {"calldate": cols["calldate"].astype("datetime64[s]")}
         arrow.insert(raw, calls_t, arrow.from_columns(calls_t, {**cols, **epoch}))
-    elif backend in clickhouse.DIALECTS:       # one Arrow stream, no Python loop per row
-        epoch = {"calldate": cols["calldate"].astype("datetime64[s]")}
-        clickhouse.insert_arrow(raw, calls_t, arrow.from_columns(calls_t, {**cols, **epoch}))
     else:
         _insert_dbapi(raw, backend, cols, say)
     say(f"wrote call records in {time.perf_counter() - t0:.1f} s; creating indexes")
     t0 = time.perf_counter()
     for idx in sorted(calls_t.indexes, key=lambda i: i.name):
         idx.create(conn)
-    for name, columns in EXTRA_INDEXES if backend not in clickhouse.DIALECTS else ():
+    for name, columns in EXTRA_INDEXES:
         conn.exec_driver_sql(f"CREATE INDEX {name} ON calls ({', '.join(columns)})")
     if backend == "sqlite":       # planner statistics from a sample: a full scan is slow
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")
@@ -355,14 +345,31 @@ def _demo_state(path: Path) -> tuple[str | None, bool, dict]:
         engine.dispose()
 
 
+def _lacks_passwords(path: Path) -> bool:
+    """Whether a demo of ours predates sign-in: a users row with no password to sign in with
+    (or no password column at all)."""
+    engine = _read_only(path)
+    try:
+        with engine.connect() as conn:
+            if "password" not in {c["name"] for c in sa.inspect(conn).get_columns(users.name)}:
+                return True
+            return conn.execute(sa.select(users.c.id).where(
+                sa.func.coalesce(users.c.password, "") == "").limit(1)).first() is not None
+    except sa.exc.SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
 def ensure_demo(path: str | os.PathLike = DEFAULT_DEMO_PATH,
                 progress: Callable[[str], None] | None = None) -> str:
     """The SQLite URL of the demo database at `path`, built when missing or empty.
 
     The demo promises that today's report is never empty, so a demo whose newest call is
     from before today (UTC) is rebuilt to end now, with the calls, seed and days it was
-    built with. It is our own database: build_demo refuses anything that looks like a
-    real MOR database, and a database without our mark is used as it is, never rebuilt.
+    built with; so is a demo built before sign-in, whose users have no password. It is our
+    own database: build_demo refuses anything that looks like a real MOR database, and a
+    database without our mark is used as it is, never rebuilt.
     """
     p = Path(path).expanduser().resolve()
     url = f"sqlite:///{p}"
@@ -372,9 +379,14 @@ def ensure_demo(path: str | os.PathLike = DEFAULT_DEMO_PATH,
     if newest is None:
         build_demo(url, progress=progress)
         return url
-    if not ours or str(newest)[:10] >= datetime.now(timezone.utc).strftime("%Y-%m-%d"):
+    if not ours:
         return url
-    if progress:
+    if _lacks_passwords(p):
+        if progress:
+            progress("The demo database predates sign-in (its users have no password); rebuilding it.")
+    elif str(newest)[:10] >= datetime.now(timezone.utc).strftime("%Y-%m-%d"):
+        return url
+    elif progress:
         progress(f"The demo database ends {str(newest)[:10]}; rebuilding it to end now.")
     kept = {}
     if (mark.get("days") or 0) >= 1:     # older marks kept no seed and days: the defaults
