@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateTable
 
-from .. import arrow
+from .. import arrow, clickhouse
 from ..errors import SourceUnavailable
 from ..params import ParamError
 from ..progress import Progress
@@ -34,8 +34,9 @@ from .simulator import datetime_strings, epoch_datetime, generate_calls, utc_nai
 
 DEFAULT_DEMO_PATH = Path("data/demo.sqlite")
 DEFAULT_CALLS, DEFAULT_DAYS, DEFAULT_SEED = 200_000, 30, 7
-BACKENDS = ("sqlite", "duckdb", "mysql", "mariadb")
-URL_FORMS = "sqlite:///path, duckdb:///path or mysql+pymysql://user@host/database"
+BACKENDS = ("sqlite", "duckdb", "mysql", "mariadb", "chdb", "clickhousedb")
+URL_FORMS = ("sqlite:///path, duckdb:///path, chdb:///path, clickhousedb://user@host:8123/database "
+             "or mysql+pymysql://user@host/database")
 
 # The index only our own demo database gets (not part of core.schema, so create_all
 # elsewhere never creates it): led by calldate, it covers the period filter and the
@@ -133,7 +134,7 @@ def _first_line(exc: BaseException) -> str:
 def _build(u, calls: int, days: int, seed: int, now: datetime, say, replace: bool) -> DemoSummary:
     t0 = time.perf_counter()
     backend = u.get_backend_name()
-    file_db = backend in ("sqlite", "duckdb") and u.database not in (None, "", ":memory:")
+    file_db = backend in ("sqlite", "duckdb", "chdb") and u.database not in (None, "", ":memory:")
     if file_db:
         Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
@@ -149,7 +150,7 @@ def _build(u, calls: int, days: int, seed: int, now: datetime, say, replace: boo
     if backend == "sqlite" and file_db:
         _build_sqlite_file(u, lookups, cols, mark, foreign, say)
     else:
-        engine = sa.create_engine(u, poolclass=NullPool)
+        engine = _engine(u)
         try:
             with engine.begin() as conn:     # DuckDB: one transaction, DDL included
                 _check_existing(conn, replace)
@@ -173,7 +174,7 @@ def _precheck(u, backend: str, file_db: bool, replace: bool) -> bool:
         target = Path(u.database).expanduser() if file_db else None
         if target is None or not target.exists() or target.stat().st_size == 0:
             return False
-    engine = sa.create_engine(u, poolclass=NullPool)
+    engine = _engine(u)
     try:
         with engine.connect() as conn:
             _check_existing(conn, replace)
@@ -186,6 +187,12 @@ def _precheck(u, backend: str, file_db: bool, replace: bool) -> bool:
                          f"({exc.orig}); refusing to overwrite it") from None
     finally:
         engine.dispose()
+
+
+def _engine(u) -> sa.engine.Engine:
+    """An engine writing the demo; on ClickHouse with its session settings (core/clickhouse.py)."""
+    return clickhouse.configure(sa.create_engine(u, poolclass=NullPool,
+                                                 connect_args=clickhouse.connect_args(u.get_backend_name())))
 
 
 def _check_existing(conn, replace: bool) -> None:
@@ -237,13 +244,16 @@ def _write(conn, backend: str, lookups, cols, mark: dict, say) -> None:
         raw.execute("SET enable_progress_bar = false")
         epoch = {"calldate": cols["calldate"].astype("datetime64[s]")}
         arrow.insert(raw, calls_t, arrow.from_columns(calls_t, {**cols, **epoch}))
+    elif backend in clickhouse.DIALECTS:       # one Arrow stream, no Python loop per row
+        epoch = {"calldate": cols["calldate"].astype("datetime64[s]")}
+        clickhouse.insert_arrow(raw, calls_t, arrow.from_columns(calls_t, {**cols, **epoch}))
     else:
         _insert_dbapi(raw, backend, cols, say)
     say(f"wrote call records in {time.perf_counter() - t0:.1f} s; creating indexes")
     t0 = time.perf_counter()
     for idx in sorted(calls_t.indexes, key=lambda i: i.name):
         idx.create(conn)
-    for name, columns in EXTRA_INDEXES:
+    for name, columns in EXTRA_INDEXES if backend not in clickhouse.DIALECTS else ():
         conn.exec_driver_sql(f"CREATE INDEX {name} ON calls ({', '.join(columns)})")
     if backend == "sqlite":       # planner statistics from a sample: a full scan is slow
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")
