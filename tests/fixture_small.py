@@ -27,6 +27,8 @@ Who is who
   (group 4 'UKxMobile', to prove '_' is literal), 999 'Unknown land' (group 0),
   888 'Orphan group' (group 55, no row); prefix 12345 has no destination at all.
 - currencies: USD 1, EUR 0.9, GBP 0.8.
+- sign-in: every user's password is `demo` (users.password holds its SHA1 hex, written out
+  below by hand, as MOR stores it); partner1 is blocked.
 """
 from __future__ import annotations
 
@@ -50,6 +52,9 @@ def epoch(wall: str, tz: str = "UTC") -> int:
 FROM = epoch(f"{DAY} 00:00:00")   # 1710460800
 TILL = epoch(f"{DAY} 23:59:59")   # 1710547199
 
+PASSWORD = "demo"
+DEMO_SHA1 = "89e495e7941cf9e40e6980d14a16bf023ccd4c91"   # sha1("demo"), as in users.password
+
 USERS = [
     dict(id=0, username="admin", first_name="System", last_name="Admin", usertype="admin"),
     dict(id=1, username="acc", first_name="Anna", last_name="Count", usertype="accountant"),
@@ -67,6 +72,8 @@ USERS = [
     dict(id=11, username="pcust", first_name="Paul", last_name="Customer", usertype="user",
          owner_id=6),
 ]
+for _user in USERS:     # sign-in columns only: no report reads them
+    _user.update(password=DEMO_SHA1, blocked=int(_user["username"] == "partner1"))
 
 DEVICES = [
     dict(id=1, user_id=2, name="1001", device_type="SIP", description="John office"),
