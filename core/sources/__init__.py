@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # annotations only: keeps `import core.sources` light
+    from ..access import ActingUser
     from ..params import Params
     from ..report import Report
     from ..settings import Settings
@@ -31,6 +32,11 @@ class Source(Protocol):
 
     name: str                   # short, safe label: never a password, a secret or a hash
     capabilities: Capabilities
+
+    def sign_in(self, username: str, password: str, settings: Settings) -> ActingUser:
+        """The MOR user these credentials belong to, if he may run reports; else
+        core.signin.SignInRefused or core.errors.AccessDenied. The password is never kept."""
+        ...
 
     def run(self, params: Params, settings: Settings) -> Report: ...
 

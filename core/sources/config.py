@@ -11,6 +11,9 @@ is the operator's:
   duckdb:///data/mor.duckdb when that file exists.
 - `mor_api`: `[mor_api]` base, username, secret (else $MOR_API_SECRET), use_get, ca_bundle.
 
+People sign in against one of them (`sign_in_source`): $MOR_SOURCE or `[app] source`, else
+the first configured of mor, analytics, mor_api, else the demo.
+
 The API secret is bound to its base: a SourceConfig re-pointed at another base (e.g. with
 `dataclasses.replace`) drops the secret, so a configured secret only ever goes to the
 configured server. Nothing here connects; `open_source` opens lazily.
@@ -246,6 +249,33 @@ def configured_sources(secrets: Mapping, environ: Mapping = os.environ,
     if api:
         out[MOR_API] = api
     return out
+
+
+SIGN_IN_ORDER = (MOR, ANALYTICS, MOR_API)   # the default when none is named
+
+
+def sign_in_source(sources: Mapping[str, SourceConfig], secrets: Mapping,
+                   environ: Mapping = os.environ) -> str:
+    """The name of the source people sign in against: $MOR_SOURCE (it wins, as for the
+    report rules) or `[app] source`, else the first configured of mor, analytics, mor_api,
+    else the demo. A named source that is unknown or not configured is a SourceConfigError,
+    never a quiet fall-back to the demo, whose passwords everyone knows."""
+    names = (DEMO, MOR, ANALYTICS, MOR_API)
+    where, chosen = "$MOR_SOURCE", (environ.get("MOR_SOURCE") or "").strip()
+    if not chosen:
+        app = _section(secrets, "app")
+        where = f"[app] source in {SECRETS_FILE}"
+        chosen = _text(app, "source", where) if app else ""
+    if not chosen:
+        return next((n for n in SIGN_IN_ORDER if n in sources), DEMO)
+    if chosen not in names:
+        raise SourceConfigError(f"{where} is '{chosen}', which is not a source",
+                                hint=f"use one of {', '.join(names)}")
+    if chosen not in sources:
+        raise SourceConfigError(f"{where} is '{chosen}', which is not configured",
+                                hint=f"configure it (see .streamlit/secrets.toml.example), or name "
+                                     f"one of the configured sources: {', '.join(sources)}")
+    return chosen
 
 
 def open_source(config: SourceConfig, **api_options):

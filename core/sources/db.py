@@ -29,6 +29,7 @@ from ..query import key_columns, report_select
 from ..report import Report
 from ..schema import calls, currencies, devices, providers, terminators, users
 from ..settings import Settings
+from ..signin import sign_in
 from . import Capabilities
 
 log = logging.getLogger(__name__)
@@ -391,6 +392,12 @@ class DatabaseSource:
         if unfinished:
             report.notes.append(unfinished)
         return report
+
+    def sign_in(self, username: str, password: str, settings: Settings) -> ActingUser:
+        """MOR's own check on its users table (core.signin): the hash compared in constant
+        time, blocked and role refused, on one connection."""
+        with self._connect() as conn:
+            return sign_in(conn, username, password, settings)
 
     def choices(self, username: str, settings: Settings) -> dict[str, list]:
         """What the sidebar offers, within the acting user's scope: (id, label) pairs."""

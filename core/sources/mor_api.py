@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ..access import ActingUser
 from ..errors import AccessDenied, NotFound, ReportError, SourceUnavailable
 from ..params import ParamError, Params
 from ..report import Report
@@ -243,11 +244,43 @@ class MorApiSource:
             raise mor_failure(text, hash_sent=False)
         return f"{self.describe()} answers (give a user to check the credentials)"
 
+    # --- signing in ----------------------------------------------------------------------
+    def sign_in(self, username: str, password: str, settings: Settings | None = None) -> ActingUser:
+        """MOR's api/login checks the credentials; a one-second aggregate_get as that user
+        then asks MOR whether he may run the report (login says nothing about the role).
+
+        Always POST, whatever use_get says: a password never travels in a URL, where
+        servers and proxies log it. The password is sent once and kept nowhere."""
+        from ..signin import WRONG_CREDENTIALS, SignInRefused
+        root = parse_document(self._fetch({"u": username, "p": password}, self._base + LOGIN_ENDPOINT,
+                                          method="POST"))
+        text = mor_error(root)
+        if text is not None:
+            raise mor_failure(text, hash_sent=False)
+        status = " ".join((root.findtext("status") or "").split()).lower()
+        if _local_tag(root) != "action" or status not in ("ok", "failed"):
+            raise SourceUnavailable(f"the MOR server at {self.name} did not answer the login "
+                                    "as MOR does", hint="check the base URL")
+        if status == "failed":
+            raise SignInRefused(WRONG_CREDENTIALS, hint="check both and try again")
+        try:
+            probe = Params(u=username, from_=0, till=0)
+        except ParamError:     # a username MOR could not hold: refused like any wrong one
+            raise SignInRefused(WRONG_CREDENTIALS, hint="check both and try again") from None
+        try:
+            self.run(probe, settings)
+        except AccessDenied as exc:
+            raise AccessDenied("Access Denied: this account may not see these reports",
+                               hint=exc.hint) from None
+        # What MOR tells: he may run the report. Not whether as admin, Reseller PRO or
+        # accountant, so no role is claimed (usertype empty) and MOR scopes every report.
+        return ActingUser(id=-1, username=username, usertype="", own_providers=False)
+
     # --- HTTP ---------------------------------------------------------------------------
-    def _fetch(self, form: dict[str, str]) -> bytes:
+    def _fetch(self, form: dict[str, str], url: str | None = None, method: str | None = None) -> bytes:
         for attempt in range(self.retries + 1):
             try:
-                return self._once(form)
+                return self._once(form, url or self.url, method)
             except _Retry as failure:
                 if attempt == self.retries:
                     raise failure.error from None
@@ -256,13 +289,13 @@ class MorApiSource:
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _once(self, form: dict[str, str]) -> bytes:
+    def _once(self, form: dict[str, str], url: str, method: str | None = None) -> bytes:
         host = _shown(self.base)
-        method = "GET" if self.use_get else "POST"
+        method = method or ("GET" if self.use_get else "POST")
         try:
             response = self.session.request(
-                method, self.url, params=form if self.use_get else None,
-                data=None if self.use_get else form, timeout=self.timeout, verify=self.verify,
+                method, url, params=form if method == "GET" else None,
+                data=None if method == "GET" else form, timeout=self.timeout, verify=self.verify,
                 stream=True, allow_redirects=False,
                 headers={"Accept": "application/xml, text/xml;q=0.9"})
         except requests.exceptions.SSLError:
@@ -347,19 +380,24 @@ class MorApiSource:
                                  hint=hint)
 
 
+def _local_tag(element) -> str:
+    return element.tag.rsplit("}", 1)[-1].lower()
+
+
 def _is_mor_text(text: str) -> bool:
     key = text.strip().rstrip(".").lower()
     return key in MOR_ERRORS or key.endswith("was not found")
 
 
 class _RedactHash(logging.Filter):
-    """urllib3 logs request lines; with GET they would carry the hash, a reusable credential."""
+    """urllib3 logs request lines; with GET they would carry the hash, a reusable credential
+    (and a password, were one ever sent by GET: login never is)."""
 
-    _HASH = re.compile(r"(hash=)[0-9A-Fa-f]+")
+    _HASH = re.compile(r"([?&](?:hash|p)=)[^&\s\"]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "hash=" in message:
+        if "hash=" in message or "p=" in message:
             record.msg, record.args = self._HASH.sub(r"\1<hidden>", message), ()
         return True
 
