@@ -1,9 +1,18 @@
-"""MOR aggregate reports: page config, navigation, and the shared sidebar."""
+"""MOR aggregate reports: page config, sign-in, navigation, and the shared sidebar.
+
+Until someone is signed in the navigation holds the Sign-in page alone: no page, sidebar
+or choice of names exists to show anything before that.
+"""
 import streamlit as st
 
-from ui import sidebar
+from ui import sidebar, state
 
 st.set_page_config(page_title="MOR Aggregates", page_icon=":material/analytics:", layout="wide")
+
+if state.signed_in() is None:
+    sidebar.remember_link()   # a shared link's report opens once signed in
+    st.navigation([st.Page("app_pages/sign_in.py", title="Sign in", icon=":material/login:")]).run()
+    st.stop()
 
 # The folder is not called pages/: beside the main script that name switches Streamlit to its
 # legacy multipage mode (PagesManager.uses_pages_directory), in which AppTest reruns the page

@@ -2,7 +2,9 @@
 
 The sources are the operator's: `.streamlit/secrets.toml` or the environment defines them,
 and this page only chooses one by name. No one types a URL, host, secret or driver option
-here, and nothing connects until a button says so.
+here, and nothing connects until a button says so. Choosing is the signed-in admin's alone
+(viewing as someone, he keeps it); everyone else sees what is in force, and nothing that
+counts calls outside his scope (no freshness, no connection test).
 """
 from zoneinfo import available_timezones
 
@@ -34,6 +36,26 @@ def title(name: str) -> str:
     return config.title if config else f"{state.KNOWN_SOURCES[name][0]} (not configured)"
 
 
+settings = state.settings()
+allowed = {True: "allowed", False: "not allowed"}
+
+
+def permissions() -> None:
+    st.markdown(f"Accountants may see statistics: **{allowed[settings.accountant_stats]}** · "
+                f"money columns: **{allowed[settings.accountant_financial]}**")
+    st.caption(f"MOR's accountant permissions, set by the operator (`[report]` accountant_stats and "
+               f"accountant_financial in `{SECRETS_FILE}`, or MOR_ACCOUNTANT_STATS and "
+               "MOR_ACCOUNTANT_FINANCIAL), not on this page.")
+
+
+if not state.is_admin():   # what is in force, read-only
+    st.markdown(f"Reports read from: **{title(state.source_name())}**  \n"
+                f"Report time zone: **{settings.timezone}**  \n"
+                f"A call is answered when {RULES[settings.answered_rule]}")
+    permissions()
+    st.caption("Only MOR's admin chooses the source and the report rules.")
+    st.stop()
+
 names = list(state.KNOWN_SOURCES)
 in_use = state.source_name()
 name = st.radio("Read reports from", names, format_func=title, key="source_radio",
@@ -52,19 +74,13 @@ else:
         view.freshness_panel(chosen)
 
 st.subheader("Report rules")
-settings = state.settings()
 zones = sorted(available_timezones())
 timezone = st.selectbox("Report time zone", zones, index=zones.index(settings.timezone),
                         help="The zone in which MOR stores call dates (its server's local time). "
                              "Periods and the date pickers use it.")
 rule = st.radio("A call is answered when", ANSWERED_RULES, index=ANSWERED_RULES.index(settings.answered_rule),
                 format_func=RULES.get, horizontal=True)
-allowed = {True: "allowed", False: "not allowed"}
-st.markdown(f"Accountants may see statistics: **{allowed[settings.accountant_stats]}** · "
-            f"money columns: **{allowed[settings.accountant_financial]}**")
-st.caption(f"MOR's accountant permissions, set by the operator (`[report]` accountant_stats and "
-           f"accountant_financial in `{SECRETS_FILE}`, or MOR_ACCOUNTANT_STATS and "
-           "MOR_ACCOUNTANT_FINANCIAL), not on this page.")
+permissions()
 
 test, use = st.columns(2)
 if test.button("Test connection", icon=":material/network_check:", disabled=chosen is None):
@@ -75,9 +91,7 @@ if test.button("Test connection", icon=":material/network_check:", disabled=chos
         view.show_error(exc)
 if use.button("Use this source and these rules", type="primary", icon=":material/check:",
               disabled=chosen is None):
-    if chosen.api_user:  # MOR's API runs reports as its configured user
-        state.set_params(state.current_params().with_(u=chosen.api_user))
-    state.set_source(name)
+    state.set_source(name)   # the acting user stays the signed-in one (or whom he views as)
     state.set_rules(timezone, rule)
     st.session_state.pop("w_u", None)
     st.rerun()

@@ -1,7 +1,10 @@
-"""Driving the app in AppTest as a user would: open it, switch its source, read what it shows.
+"""Driving the app in AppTest as a user would: open it, sign in, switch its source, read
+what it shows.
 
 Sources are configured as an operator would: the environment (MOR_DEMO_PATH, MOR_COPY_URL,
-MOR_DB_URL) or secrets (`open_app(secrets=...)`, the [connections.*] and [mor_api] sections)."""
+MOR_DB_URL) or secrets (`open_app(secrets=...)`, the [connections.*] and [mor_api] sections).
+People sign in against the demo database (MOR_SOURCE=demo), which the tests point at their
+own database; `open_app` signs in as the admin unless told another user, or no one."""
 from __future__ import annotations
 
 import contextlib
@@ -12,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 USE_SOURCE = "Use this source and these rules"
+PASSWORD = "demo"       # every user's, in the tests' databases
 
 
 @contextlib.contextmanager
@@ -19,6 +23,7 @@ def app_environment(monkeypatch, demo_path: Path):
     """The app's demo database is `demo_path`, nothing else configured; UTC; no cache shared
     between tests."""
     monkeypatch.setenv("MOR_DEMO_PATH", str(demo_path))
+    monkeypatch.setenv("MOR_SOURCE", "demo")
     for name in ("MOR_TIMEZONE", "MOR_ANSWERED_RULE", "MOR_ACCOUNTANT_STATS", "MOR_ACCOUNTANT_FINANCIAL",
                  "MOR_DB_URL", "MOR_COPY_URL", "MOR_API_SECRET"):
         monkeypatch.delenv(name, raising=False)
@@ -43,13 +48,30 @@ def clean(at: AppTest) -> AppTest:
     return at
 
 
-def open_app(query: dict | None = None, page: str | None = None, secrets: dict | None = None) -> AppTest:
+def sign_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    """Fill the sign-in form and press Sign in, as a person would."""
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    [button] = [b for b in at.button if b.label == "Sign in"]
+    button.click()
+    return healthy(at.run())
+
+
+def open_app(query: dict | None = None, page: str | None = None, secrets: dict | None = None,
+             user: str | None = "admin", password: str = PASSWORD) -> AppTest:
+    """The app opened (on `query`'s link), signed in as `user` (None: left on the sign-in
+    page), then on `page`."""
     at = AppTest.from_file(APP, default_timeout=60)
     if secrets:
         at.secrets.update(secrets)
     for name, value in (query or {}).items():
         at.query_params[name] = str(value)
     healthy(at.run())
+    if user is None:
+        return at
+    sign_in(at, user, password)
+    if "signed_in" not in at.session_state:   # refused: the sign-in page says why
+        return at
     if page:
         at.switch_page(page)
         healthy(at.run())

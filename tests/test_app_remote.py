@@ -22,6 +22,7 @@ from core.server import create_app, read_only
 from core.sources.config import MOR_API
 from core.sources.db import DatabaseSource
 from tests.app_driver import app_environment, choose_source, clean, click, healthy, open_app, use_source
+from tests.test_login_api import with_passwords
 from tests.test_mor_api import FROM, SECRET, SETTINGS, TILL, build_db, mor_server, serving
 
 QUERY = {"from": str(FROM), "till": str(TILL), "profit_show": "1", "a_currency": "EUR"}
@@ -30,7 +31,7 @@ QUERY = {"from": str(FROM), "till": str(TILL), "profit_show": "1", "a_currency":
 @pytest.fixture(scope="module")
 def mor_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("remote") / "mor.sqlite"
-    build_db(path)
+    with_passwords(build_db(path))    # the admin signs in with "demo"
     return path
 
 
@@ -139,3 +140,34 @@ def test_the_api_secret_goes_to_the_configured_server_only(mor_db):
         assert any("base" in e.value or "server" in e.value for e in at.error)
     source.engine.dispose()
     assert received == []                           # the other listener heard nothing
+
+
+# --- signing in over MOR's login API ------------------------------------------------------------
+
+def test_signing_in_over_the_api_then_reports_run_as_that_user(tmp_path, monkeypatch):
+    from core.params import parse_params
+    from tests.test_mor_api import SETTINGS as SERVER_SETTINGS
+
+    db = tmp_path / "api.sqlite"
+    with_passwords(build_db(db, reseller_key=None))   # respro's password is "secret"
+    monkeypatch.setenv("MOR_SOURCE", MOR_API)
+    expected = DatabaseSource(f"sqlite:///{db}").run(parse_params({**QUERY, "u": "respro"}), SERVER_SETTINGS)
+    assert 0 < expected.totals["total_calls"]
+    with mor_server(f"sqlite:///{db}") as base:
+        at = healthy(open_app(QUERY, secrets=api_secrets(base), user="respro", password="demo"))
+        assert "Wrong username or password" in at.error[0].value and "signed_in" not in at.session_state
+        at = clean(open_app({**QUERY, "u": "admin"}, secrets=api_secrets(base), user="respro",
+                            password="secret"))
+        assert at.session_state["source_name"] == MOR_API
+        assert at.session_state["report_params"].u == "respro" and at.query_params["u"] == "respro"
+        assert at.dataframe[1].value.iloc[0]["total_calls"] == expected.totals["total_calls"]
+        assert len(at.dataframe[0].value) == len(expected.rows)
+        assert any("Signed in as **respro** · as MOR decides" in m.value for m in at.sidebar.markdown)
+        # No role is known over the API, so no one gets the admin's settings or view-as.
+        assert not [w for w in at.sidebar.selectbox if w.key == "w_u"]
+        at.switch_page("app_pages/data_source.py")
+        healthy(at.run())
+        assert at.main.radio.len == 0 and at.main.button.len == 0
+        # A plain user is refused at sign-in with MOR's Access Denied.
+        at = healthy(open_app(QUERY, secrets=api_secrets(base), user="plain"))
+        assert "Access Denied" in at.error[0].value and "signed_in" not in at.session_state

@@ -1,7 +1,9 @@
-"""The shared sidebar: the source in use, then every aggregate_get parameter in one form.
+"""The shared sidebar: the source in use, who is signed in, then every aggregate_get
+parameter in one form; and, while the admin views as someone, a banner on every page.
 
 Reports run when the form is applied, not on every keystroke. The applied parameters
-live in the URL under their aggregate_get names, so a copied URL reopens the report.
+live in the URL under their aggregate_get names, so a copied URL reopens the report, as
+whoever opens it: the URL's `u` is kept for MOR's sake but never changes who is acting.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import streamlit as st
 
 from core.errors import ReportError
 from core.groupings import GROUPINGS
-from core.params import PARAM_NAMES, ParamError, parse_params
+from core.params import ParamError, parse_params
 from core.periods import PRESETS
 from ui import form, state, view
 from ui.form import key
@@ -22,15 +24,23 @@ PATTERN_HELP = ("`%` matches any run of characters; without `%` the value must m
 
 # --- the URL ------------------------------------------------------------------------
 
+def remember_link() -> None:
+    """Before sign-in: keep the link's parameters, to open its report once signed in."""
+    if "link_query" not in st.session_state:
+        st.session_state.link_query = st.query_params.to_dict()
+
+
 def load_from_url() -> None:
-    """Once per session: a URL's aggregate_get parameters set the report and its widgets."""
+    """Once per signed-in session: a link's aggregate_get parameters set the report and its
+    widgets, run as the acting user whatever its `u` says."""
     if st.session_state.get("url_loaded"):
         return
     st.session_state.url_loaded = True
-    query = {k: v for k, v in st.query_params.to_dict().items() if k not in STREAMLIT_QUERY_KEYS}
+    link = st.session_state.pop("link_query", None) or st.query_params.to_dict()
+    query = {k: v for k, v in link.items() if k not in STREAMLIT_QUERY_KEYS}
     if not query:
         return
-    query.setdefault("u", state.default_params().u)
+    query["u"] = state.acting_username()
     try:
         params = parse_params(query, tz=state.settings().timezone)
     except ParamError as exc:
@@ -56,13 +66,28 @@ def _apply() -> None:
     try:
         params = form.params_from_widgets(st.session_state, state.settings().timezone,
                                           previous=state.current_params())
+        if state.is_admin() and params.u != state.acting_username():  # the admin's "View as"
+            state.view_as(params.u, state.source())
     except ParamError as exc:
         st.session_state.form_error = str(exc)
+        return
+    except ReportError as exc:
+        st.session_state.form_error = exc.full()
         return
     st.session_state.pop("form_error", None)
     st.session_state.pop("url_error", None)
     state.set_params(params)
-    _show(params)
+    _show(state.current_params())
+
+
+def _back_to_admin() -> None:
+    state.end_view_as()
+    _show(state.current_params())
+
+
+def _sign_out() -> None:
+    state.sign_out()
+    st.query_params.clear()
 
 
 def _reset() -> None:
@@ -90,43 +115,68 @@ def _id_filter(name: str, label: str, help_text: str, options: list | None) -> N
                  format_func=lambda i: "All" if i is None else f"{labels.get(i, 'unknown')} (#{i})")
 
 
-def _acting_user(users: list | None) -> None:
-    help_text = ("The MOR user the report runs as (`u`). An admin sees all calls; a Reseller PRO "
-                 "his own users' calls at his own prices; an accountant needs the statistics permission.")
-    if users is None:
-        st.text_input("Acting user", key=key("u"), help=help_text)
-        return
-    names = [u for u, _ in users]
-    roles = dict(users)
+def _view_as(users: list | None) -> None:
+    """The admin's choice of whom to view as (`u`); no one else has it."""
+    names = [u for u, _ in users or ()]
+    roles = dict(users or ())
     if st.session_state.get(key("u")) not in names:
         names.append(st.session_state.get(key("u")))
-    st.selectbox("Acting user", names, key=key("u"), help=help_text,
+    st.selectbox("View as", names, key=key("u"),
+                 help="See exactly what another MOR user would see (`u`): a Reseller PRO his own "
+                      "users' calls at his own prices, an accountant what his permissions allow.",
                  format_func=lambda u: f"{u} ({roles[u]})" if u in roles else f"{u}")
+
+
+def _signed_in() -> None:
+    user = state.signed_in()
+    st.markdown(f"Signed in as **{_plain(user.username)}** · {_plain(state.role(user))}")
+    st.button("Sign out", on_click=_sign_out, icon=":material/logout:", width="stretch")
+
+
+def _banner() -> None:
+    """Every page says plainly whose view it shows while the admin views as someone."""
+    viewed = state.viewing_as()
+    if viewed is None:
+        return
+    name, role = viewed
+    text, back = st.columns([5, 1], vertical_alignment="center")
+    text.info(f"Viewing as **{_plain(name)}** ({_plain(role)}): every page shows what "
+              "this user would see.", icon=":material/visibility:")
+    back.button("Back to admin", on_click=_back_to_admin, icon=":material/undo:", width="stretch")
+
+
+def _plain(text: str) -> str:
+    """A name from the database, shown as written (Markdown's special characters escaped)."""
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in str(text))
 
 
 def render() -> None:
     params = state.current_params()
     if key("u") not in st.session_state:
         _show(params)
-    # Two lookups, two chances: an acting user who is refused (Access Denied, not found)
-    # must still find the list of acting users to pick another one from.
+    # Two lookups, two chances: a user the admin views as who is refused (Access Denied)
+    # must not hide the list of users to pick another one from.
     st.session_state.pop("sidebar_error", None)
-    users = options = None
+    users = options = source = None
     try:
         source = view.source()
         users = state.acting_users(source)
         options = state.choices(source, params.u)
     except Exception as exc:  # the pages report the failure; the form still shows
         st.session_state.sidebar_error = view.describe(exc)[0]
+    may_view_as = state.is_admin() and (source is None or source.capabilities.lists_acting_users)
 
+    _banner()
     with st.sidebar:
         rules = state.settings()
         st.caption(f"**Source:** {_source_name()}  \n"
                    f"**Time zone:** {rules.timezone} · **Answered:** {rules.answered_rule}")
+        _signed_in()
         for problem in state.problems():  # a malformed secrets.toml is said, not taken for "not configured"
             st.warning(problem, icon=":material/settings_alert:")
         with st.form("report_form", border=False):
-            _acting_user(users)
+            if may_view_as:
+                _view_as(users)
             st.subheader("Period")
             st.selectbox("Period", PRESETS, key=key("period"), label_visibility="collapsed",
                          help="A preset, or Custom to use the dates and times below "
@@ -134,7 +184,8 @@ def render() -> None:
             st.date_input("Days (Custom)", key=key("dates"), format="YYYY-MM-DD",
                           help="First and last day of a Custom period.")
             left, right = st.columns(2)
-            left.time_input("From", key=key("time_from"), step=60, help="Start time on the first day (`from`).")
+            left.time_input("From", key=key("time_from"), step=60,
+                            help="Start time on the first day (`from`).")
             right.time_input("Till", key=key("time_till"), step=60,
                              help="End time on the last day (`till`), to the last second of that minute.")
             if options is None:
@@ -164,19 +215,25 @@ def render() -> None:
                            options and options["devices"])
                 _id_filter("s_provider", "Provider", "`s_provider`: only calls through this provider.",
                            options and options["providers"])
-                st.text_input("Source number", key=key("a_src"), help="`a_src`: the caller number. " + PATTERN_HELP)
-                st.text_input("Destination number", key=key("a_dst"), help="`a_dst`: the dialled number. " + PATTERN_HELP)
-                st.text_input("Destination group", key=key("dst_group"), help="`dst_group`: the destination group's name. " + PATTERN_HELP)
+                st.text_input("Source number", key=key("a_src"),
+                              help="`a_src`: the caller number. " + PATTERN_HELP)
+                st.text_input("Destination number", key=key("a_dst"),
+                              help="`a_dst`: the dialled number. " + PATTERN_HELP)
+                st.text_input("Destination group", key=key("dst_group"),
+                              help="`dst_group`: the destination group's name. " + PATTERN_HELP)
                 st.text_input("CallerID contains", key=key("clid"),
-                              help="`clid`: part of the CallerID number or name; `%` and `_` are ordinary characters.")
-                st.number_input("Billed seconds equal", key=key("s_duration"), min_value=0, step=1, value=None,
-                                placeholder="any", help="`s_duration`: only calls whose billsec is exactly this.")
+                              help="`clid`: part of the CallerID number or name; `%` and `_` are "
+                                   "ordinary characters.")
+                st.number_input("Billed seconds equal", key=key("s_duration"), min_value=0, step=1,
+                                value=None, placeholder="any",
+                                help="`s_duration`: only calls whose billsec is exactly this.")
 
             with st.expander("Options"):
                 st.checkbox("Real billsec", key=key("use_real_billsec"),
                             help="`use_real_billsec`: Duration sums the unrounded real billsec.")
                 st.checkbox("From user perspective", key=key("from_user_perspective"),
-                            help="`from_user_perspective`: count each user call once, not once per failover attempt.")
+                            help="`from_user_perspective`: count each user call once, not once per "
+                                 "failover attempt.")
                 st.number_input("Answered calls at least", key=key("answered_calls"), min_value=0, step=1,
                                 value=None, placeholder="no threshold",
                                 help="`answered_calls`: hide rows with fewer answered calls.")

@@ -1,5 +1,10 @@
 """The app's session state and its caches; nothing here draws on the page (ui/view.py does).
 
+Who is signed in decides everything else: the acting user is the signed-in user (or, for
+the admin, whom he views as), and `current_params`, `set_params` and `default_params` are
+the one place that forces the report's `u` to him, whatever a URL or a widget says. The
+password is checked by the source and kept nowhere: not in session state, not in a cache.
+
 Sources are configured, never typed: `.streamlit/secrets.toml` and the environment name
 them (core.sources.config), the session holds only the chosen name. `st.cache_resource`
 holds opened sources (engines, HTTP sessions) keyed on their configuration; `st.cache_data`
@@ -15,11 +20,14 @@ from datetime import datetime, timezone
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.errors import ReportError, SourceUnavailable
+from core.access import ActingUser
+from core.errors import AccessDenied, NotFound, ReportError, SourceUnavailable
 from core.params import Params, today_bounds
 from core.report import Report
 from core.settings import UNCONFIGURED, Settings, SettingsError, settings_from
+from core.signin import SignInRefused, Throttle, throttle_keys
 from core.sources import Source
 from core.sources.config import (
     ANALYTICS,
@@ -30,6 +38,7 @@ from core.sources.config import (
     SourceConfig,
     configured_sources,
     open_source,
+    sign_in_source,
 )
 
 REPORT_TTL = 600
@@ -56,6 +65,8 @@ class Configuration:
     sources: dict[str, SourceConfig]
     report: Mapping = field(default_factory=dict)
     problem: str = ""
+    sign_in: str = DEMO          # the source people sign in against ('' when misnamed)
+    sign_in_problem: str = ""    # why no one can sign in ('' when all is well)
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -91,7 +102,12 @@ def configuration() -> Configuration:
         problem = f"{exc.full()}. Until it is fixed, only the demo database is offered."
         sources = configured_sources({}, {k: v for k, v in os.environ.items() if k == "MOR_DEMO_PATH"})
     report = secrets.get("report") if isinstance(secrets.get("report"), Mapping) else {}
-    return Configuration(sources=sources, report=dict(report), problem=problem)
+    try:
+        sign_in, sign_in_problem = sign_in_source(sources, secrets), ""
+    except ReportError as exc:  # never a quiet fall-back to the demo and its known passwords
+        sign_in, sign_in_problem = "", exc.full()
+    return Configuration(sources=sources, report=dict(report), problem=problem,
+                         sign_in=sign_in, sign_in_problem=sign_in_problem)
 
 
 def configured_settings() -> tuple[Settings, str]:
@@ -110,12 +126,18 @@ def problems() -> list[str]:
 # --- the session's source ------------------------------------------------------------------
 
 def source_name() -> str:
-    return st.session_state.get("source_name", DEMO)
+    """The source in use: the one signed in against, until the admin chooses another."""
+    return st.session_state.get("source_name") or configuration().sign_in or DEMO
 
 
 def set_source(name: str) -> None:
-    """Switch sources; the report's parameters stay, so the same report runs on the new one."""
+    """Switch sources (the admin's alone); the report's parameters stay, so the same report
+    runs on the new one. Viewing as someone needs a database, which lists who may be viewed."""
+    _admin_only("choose the source")
     st.session_state.source_name = name
+    config = configuration().sources.get(name)
+    if config is None or not config.url:
+        st.session_state.pop("view_as", None)
 
 
 def current_config() -> SourceConfig:
@@ -170,12 +192,12 @@ def source(config: SourceConfig | None = None, progress: Callable[[str], None] |
 
 
 def settings() -> Settings:
-    """The configured settings with the session's time zone and answered rule.
+    """The configured settings with the admin's time zone and answered rule for this session.
 
     The accountant's permissions always come from configuration, never from the session."""
     configured, _ = configured_settings()
     rules = st.session_state.get("report_rules")
-    if not rules:
+    if not rules or not is_admin():
         return configured
     try:
         return replace(configured, **rules)
@@ -184,7 +206,115 @@ def settings() -> Settings:
 
 
 def set_rules(timezone_name: str, answered_rule: str) -> None:
+    _admin_only("change the report rules")
     st.session_state.report_rules = {"timezone": timezone_name, "answered_rule": answered_rule}
+
+
+# --- who is signed in ----------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False)
+def throttle() -> Throttle:
+    """Failed sign-ins, counted for the whole process: per username and per browser session."""
+    return Throttle()
+
+
+def _session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def sign_in_config() -> SourceConfig:
+    """The configured source people sign in against; SourceUnavailable when it is misnamed."""
+    config = configuration()
+    if config.sign_in_problem:
+        raise SourceUnavailable(config.sign_in_problem,
+                                hint="until it is fixed no one can sign in; the operator fixes it")
+    return config.sources[config.sign_in]
+
+
+def sign_in(source: Source, config: SourceConfig, username: str, password: str) -> ActingUser:
+    """Check the credentials on the sign-in source; on success the session is his.
+
+    Refused whatever the password after 5 failures for this username or from this browser
+    within 10 minutes; every refusal counts (Access Denied too: it tells that the password
+    was right). A failing source counts nothing. The password lives in this frame only."""
+    keys = throttle_keys(username, _session_id())
+    throttle().check(*keys)
+    try:
+        user = source.sign_in(username, password, configured_settings()[0])
+    except (SignInRefused, AccessDenied):
+        throttle().failed(*keys)
+        raise
+    throttle().succeeded(*keys)
+    for name in ("view_as", "report_params", "report_rules", "url_loaded"):
+        st.session_state.pop(name, None)
+    st.session_state.source_name = config.name
+    st.session_state.signed_in = user
+    return user
+
+
+def signed_in() -> ActingUser | None:
+    return st.session_state.get("signed_in")
+
+
+def is_admin() -> bool:
+    """Whether the signed-in user is MOR's admin (viewing as someone or not). A sign-in
+    over MOR's API never is: its login does not tell the role."""
+    user = signed_in()
+    return user is not None and user.usertype == "admin"
+
+
+def role(user: ActingUser) -> str:
+    return user.role or "as MOR decides (its API does not tell the role)"
+
+
+def _admin_only(what: str) -> None:
+    if not is_admin():
+        raise AccessDenied(f"Only the admin may {what}", hint="sign in as MOR's admin")
+
+
+def sign_out() -> None:
+    """End the session: who is signed in, whom he viewed as, his report, rules and choices,
+    and the names cached for the users he acted as."""
+    for args in st.session_state.get("choices_cached", ()):
+        _cached_choices.clear(*args, None, None)
+    st.session_state.clear()
+
+
+def acting_username() -> str:
+    """Who reports run as: the user the admin views as, else the signed-in user."""
+    user = signed_in()
+    if user is None:
+        raise AccessDenied("No one is signed in", hint="sign in first")
+    viewed = st.session_state.get("view_as")
+    return viewed[0] if viewed and is_admin() else user.username
+
+
+def viewing_as() -> tuple[str, str] | None:
+    """(username, role) of the user the admin views as, or None."""
+    viewed = st.session_state.get("view_as")
+    return tuple(viewed) if viewed and is_admin() else None
+
+
+def view_as(username: str, source: Source) -> None:
+    """The admin sees what `username` sees: one of the users a database lists as able to
+    run reports. His own username ends it."""
+    _admin_only("view as another user")
+    if username == signed_in().username:
+        end_view_as()
+        return
+    roles = dict(acting_users(source) or ())
+    if username not in roles:
+        raise NotFound(f"'{username}' is not a user who may run reports here",
+                       hint="choose one of the listed users")
+    st.session_state.view_as = (username, roles[username])
+    set_params(current_params())
+
+
+def end_view_as() -> None:
+    st.session_state.pop("view_as", None)
+    if signed_in() is not None:
+        set_params(current_params())
 
 
 # --- cached reads --------------------------------------------------------------------------
@@ -208,11 +338,14 @@ def _cached_choices(username: str, source_key: tuple, settings_key: tuple,
 
 
 def choices(source: Source, username: str) -> dict | None:
-    """Names for the sidebar's selects, or None when the source cannot list them."""
+    """Names for the sidebar's selects, or None when the source cannot list them. Which
+    ones were cached is remembered, so that signing out forgets them."""
     if not source.capabilities.lists_names:
         return None
-    return _cached_choices(username, current_config().cache_key(), settings().cache_key(),
-                           source, settings())
+    args = (username, current_config().cache_key(), settings().cache_key())
+    cached = st.session_state.setdefault("choices_cached", set())
+    cached.add(args)
+    return _cached_choices(*args, source, settings())
 
 
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)
@@ -221,8 +354,8 @@ def _cached_acting_users(source_key: tuple, _source: Source) -> list:
 
 
 def acting_users(source: Source) -> list[tuple[str, str]] | None:
-    """Who may be chosen as the acting user, or None when the source cannot list them."""
-    if not source.capabilities.lists_acting_users:
+    """Whom the admin may view as, or None when the source cannot list them."""
+    if not is_admin() or not source.capabilities.lists_acting_users:
         return None
     return _cached_acting_users(current_config().cache_key(), source)
 
@@ -241,21 +374,20 @@ def freshness(config: SourceConfig, source: Source) -> dict | None:
 
 # --- the report's parameters ---------------------------------------------------------------
 
-def default_params(username: str | None = None) -> Params:
-    """Today's report, acting as the configured API user or else the admin."""
-    try:
-        configured_user = current_config().api_user
-    except ReportError:
-        configured_user = ""
+def default_params() -> Params:
+    """Today's report, as the acting user."""
     start, end = today_bounds(settings().timezone)
-    return Params(u=username or configured_user or "admin", from_=start, till=end)
+    return Params(u=acting_username(), from_=start, till=end)
 
 
 def current_params() -> Params:
-    if "report_params" not in st.session_state:
-        st.session_state.report_params = default_params()
+    """The applied report, always as the acting user."""
+    params = st.session_state.get("report_params") or default_params()
+    set_params(params)
     return st.session_state.report_params
 
 
 def set_params(params: Params) -> None:
-    st.session_state.report_params = params
+    """Apply a report; its `u` is the acting user's, whatever it said."""
+    acting = acting_username()
+    st.session_state.report_params = params if params.u == acting else params.with_(u=acting)

@@ -1,11 +1,12 @@
 """The app in a real browser: `streamlit run app.py` driven by Playwright in Debian's Chromium.
 
 The server reads the small hand-written MOR database (tests/fixture_small.py) as its demo
-database (MOR_DEMO_PATH), the one source configured. One test changes a group-by and a
-filter in the sidebar, sees the table change, downloads the CSV, and compares it byte for
-byte with `python -m core report --format csv` for the parameters the page's URL holds;
-another opens the Data source page, which has no text box and reads nothing before its
-button. Screenshots go to tests/.run/ (git-ignored).
+database (MOR_DEMO_PATH), the one source configured; every user's password is "demo".
+One test signs in as the Reseller PRO, changes a group-by and a filter in the sidebar, sees
+the table change, downloads the CSV, and compares it byte for byte with
+`python -m core report --user respro --format csv` for the parameters the page's URL holds;
+another signs in as the admin and opens the Data source page, which has no text box and
+reads nothing before its button. Screenshots go to tests/.run/ (git-ignored).
 
 Chromium is Debian's (/usr/bin/chromium; `make system-deps` installs it): Playwright cannot
 download its own browser here. Deselect with `-m "not e2e"`.
@@ -124,8 +125,24 @@ def wait_for_run(page) -> None:
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
 
 
+def sign_in(page, username: str, password: str = "demo") -> None:
+    """The sign-in page, as a person fills it; then the first page after it."""
+    from playwright.sync_api import expect
+
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.get_by_test_id("stSidebar").count() == 0       # nothing before signing in
+    main.get_by_role("textbox", name="Username").fill(username)
+    main.get_by_label("Password", exact=True).fill(password)
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RUN_DIR / "browser_sign_in.png"))
+    main.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Signed in as {username}")
+    wait_for_run(page)
+
+
 def report_caption(page):
-    # "2024-03-14 00:00:00 – … (UTC) · acting as admin · USD · 19 rows · 0.01 s"
+    # "2024-03-14 00:00:00 – … (UTC) · acting as respro · USD · 4 rows · 0.01 s"
     return page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").filter(has_text="acting as")
 
 
@@ -138,9 +155,9 @@ def table_headers(page) -> list[str]:
     return page.get_by_test_id("stDataFrame").first.locator("th").all_inner_texts()
 
 
-def cli_csv(db: Path, pairs: list[tuple[str, str]]) -> bytes:
-    command = [sys.executable, "-m", "core", "report", "--db", f"sqlite:///{db}", "--format", "csv",
-               *(f"{k}={v}" for k, v in pairs)]
+def cli_csv(db: Path, user: str, pairs: list[tuple[str, str]]) -> bytes:
+    command = [sys.executable, "-m", "core", "report", "--db", f"sqlite:///{db}", "--user", user,
+               "--format", "csv", *(f"{k}={v}" for k, v in pairs if k != "u")]
     done = subprocess.run(command, cwd=ROOT, env=_environment(db), capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout
@@ -149,9 +166,13 @@ def cli_csv(db: Path, pairs: list[tuple[str, str]]) -> bytes:
 def test_group_by_and_filter_then_download_csv(server, page, small_db):
     from playwright.sync_api import expect
 
-    page.goto(f"{server}/?{urlencode(THREE_DAYS)}")
+    # A link naming the admin, opened by the Reseller PRO: it runs as him, in his scope.
+    page.goto(f"{server}/?{urlencode({'u': 'admin', **THREE_DAYS})}")
+    sign_in(page, "respro")
     caption = report_caption(page)
-    expect(caption).to_contain_text("19 rows")  # MOR's default grouping over the three days
+    expect(caption).to_contain_text("acting as respro")
+    # His users' calls 25-28 in MOR's default grouping: Rita twice, Kowalski twice.
+    expect(caption).to_contain_text("4 rows")
     expect(header(page, 0)).to_have_text("Originator ID")
     assert table_headers(page)[:2] == ["Originator ID", "Originator"]
     RUN_DIR.mkdir(parents=True, exist_ok=True)
@@ -162,16 +183,16 @@ def test_group_by_and_filter_then_download_csv(server, page, small_db):
     sidebar.get_by_test_id("stExpander").filter(has_text="Filters").locator("summary").click()
     # An id filter left alone reads "All", not an empty choice.
     expect(sidebar.get_by_role("combobox", name="Device", exact=True)).to_have_attribute("placeholder", "All")
-    sidebar.get_by_role("textbox", name="Source number", exact=True).fill("447%")
+    sidebar.get_by_role("textbox", name="Source number", exact=True).fill("37069000007")
     sidebar.get_by_role("button", name="Run report").click()
 
     page.wait_for_function("() => new URLSearchParams(location.search).get('group_by_day') === '1'")
     wait_for_run(page)
-    expect(caption).to_contain_text("3 rows")  # one row per day: the 14th, 15th and 16th
+    expect(caption).to_contain_text("1 rows")  # Rita's calls 25 and 26, both on the 15th
     expect(header(page, 0)).to_have_text("Day")
     assert table_headers(page)[:3] == ["Day", "Calls", "Answered"]
     query = dict(parse_qsl(urlparse(page.url).query))
-    assert query == {"u": "admin", **THREE_DAYS, "group_by_day": "1", "a_src": "447%"}
+    assert query == {"u": "respro", **THREE_DAYS, "group_by_day": "1", "a_src": "37069000007"}
 
     page.screenshot(path=str(RUN_DIR / "browser_aggregates.png"))
 
@@ -182,19 +203,22 @@ def test_group_by_and_filter_then_download_csv(server, page, small_db):
     assert download.suggested_filename == "aggregate_20240314-20240316_USD.csv"
     from_browser = Path(download.path()).read_bytes()
 
-    expected = cli_csv(small_db, list(parse_qsl(urlparse(page.url).query)))
+    expected = cli_csv(small_db, "respro", list(parse_qsl(urlparse(page.url).query)))
     assert from_browser == expected
     lines = from_browser.decode().splitlines()
-    assert lines[0].startswith("day,total_calls,answered_calls,")
-    # Calls from 447000001 (user 4): 16 on the 14th, 14, 15, 18, 19, 20 on the 15th, 17 on the 16th.
-    assert [line.split(",")[:2] for line in lines[1:]] == [
-        ["2024-03-14", "1"], ["2024-03-15", "5"], ["2024-03-16", "1"], ["Total", "7"]]
+    assert lines[0].startswith("day,total_calls,answered_calls,billed_originator,")
+    # Rita's calls 25 (1.20) and 26 (2.40); his cost 0.50 on his own provider, 1.80 (the
+    # admin's reseller price) on the admin's ProvB.
+    assert [line.split(",")[:5] for line in lines[1:]] == [
+        ["2024-03-15", "2", "2", "3.6", "2.3"], ["Total", "2", "2", "3.6", "2.3"]]
 
 
 def test_data_source_page_chooses_by_name_and_reads_only_on_a_button(server, page):
     from playwright.sync_api import expect
 
-    page.goto(f"{server}/data_source")
+    page.goto(f"{server}/")
+    sign_in(page, "admin")
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Data source").click()
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("radiogroup").first).to_contain_text("Demo database")
     wait_for_run(page)
