@@ -237,7 +237,7 @@ def _chunks(source: Engine, source_name: str, stmt, fetch_rows: int) -> Iterator
 
 def _insert_arrow(con, target: Table, rows: list) -> None:
     """Rows read from the source, into the copy's table (through Arrow)."""
-    if isinstance(con, duckdb.DuckDBPyConnection):
+    if hasattr(con, "register"):            # DuckDB's connection (or duckdb-engine's wrapper)
         arrow.insert(con, target, arrow.from_rows(target, rows))
     else:
         clickhouse.insert_arrow(con, target, arrow.from_rows(target, rows))
