@@ -2,6 +2,8 @@
 
 Returning the data lets every chart be downloaded as exactly what it plots. A chart that
 the report's grouping cannot support returns (None, reason) so that the page can say why.
+Names from MOR's tables reach the figure through `plotly_text` (plotly renders HTML in labels,
+ticks, legends and hover text); the data returned keeps them as they are.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from .escaping import plotly_text
 from .groupings import GROUPINGS
 from .report import ADDITIVE, Report, derive
 
@@ -26,6 +29,11 @@ def _label_of(report: Report) -> pd.Series:
     """One readable label per row, made of the labels (or keys) of the grouping."""
     parts = [c for c in report.key_columns if c not in LABELLED_KEYS] or report.key_columns
     return report.rows[parts].astype(str).agg(" · ".join, axis=1)
+
+
+def _as_text(data: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A copy of `data` whose `column` of names plotly shows as written, not as HTML."""
+    return data.assign(**{column: data[column].map(plotly_text)})
 
 
 def rollup(report: Report, keys: list[str]) -> pd.DataFrame:
@@ -48,7 +56,8 @@ def top_groups(report: Report, metric: str, n: int = 10, smallest: bool = False)
     data = (rows.nsmallest(n, metric) if smallest else rows.nlargest(n, metric))[["group", metric]]
     sign = data[metric].map(lambda v: "negative" if v < 0 else "positive")
     which = "Bottom" if smallest else "Top"
-    fig = px.bar(data.iloc[::-1], x=metric, y="group", orientation="h", color=sign.iloc[::-1],
+    fig = px.bar(_as_text(data, "group").iloc[::-1], x=metric, y="group", orientation="h",
+                 color=sign.iloc[::-1],
                  color_discrete_map={"positive": "#1f6feb", "negative": "#d1242f"},
                  labels={metric: f"{report.label(metric)}", "group": ""},
                  title=f"{which} {min(n, len(data))} by {report.label(metric)}")
@@ -68,7 +77,7 @@ def share(report: Report, dimension: str, metric: str):
     data = data[data[metric] > 0]
     if data.empty:
         return None, f"No positive {report.label(metric)} to share out."
-    fig = px.pie(data, names=label, values=metric, hole=0.45,
+    fig = px.pie(_as_text(data, label), names=label, values=metric, hole=0.45,
                  title=f"Share of {report.label(metric)} by {report.label(label).lower()}")
     fig.update_traces(textposition="inside", textinfo="percent+label")
     return fig, data.sort_values(metric, ascending=False).reset_index(drop=True)
