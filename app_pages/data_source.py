@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 
 import streamlit as st
 
+from core.escaping import markdown_text
 from core.settings import ANSWERED_RULES
 from core.sources.config import ANALYTICS, DEMO, MOR, MOR_API, SECRETS_FILE
 from ui import state, view
@@ -28,7 +29,7 @@ RULES = {"disposition": "disposition is ANSWERED (MOR's SQL report)",
 st.title("Data source")
 configuration = state.configuration()
 for problem in state.problems():
-    st.error(problem, icon=":material/settings_alert:")
+    st.error(markdown_text(problem), icon=":material/settings_alert:")
 
 
 def title(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import ReportError
+from core.escaping import markdown_text
 from core.groupings import GROUPINGS
 from core.params import ParamError, parse_params
 from core.periods import PRESETS
@@ -129,7 +130,7 @@ def _view_as(users: list | None) -> None:
 
 def _signed_in() -> None:
     user = state.signed_in()
-    st.markdown(f"Signed in as **{_plain(user.username)}** · {_plain(state.role(user))}")
+    st.markdown(f"Signed in as **{markdown_text(user.username)}** · {markdown_text(state.role(user))}")
     st.button("Sign out", on_click=_sign_out, icon=":material/logout:", width="stretch")
 
 
@@ -140,14 +141,9 @@ def _banner() -> None:
         return
     name, role = viewed
     text, back = st.columns([5, 1], vertical_alignment="center")
-    text.info(f"Viewing as **{_plain(name)}** ({_plain(role)}): every page shows what "
+    text.info(f"Viewing as **{markdown_text(name)}** ({markdown_text(role)}): every page shows what "
               "this user would see.", icon=":material/visibility:")
     back.button("Back to admin", on_click=_back_to_admin, icon=":material/undo:", width="stretch")
-
-
-def _plain(text: str) -> str:
-    """A name from the database, shown as written (Markdown's special characters escaped)."""
-    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in str(text))
 
 
 def render() -> None:
@@ -173,7 +169,7 @@ def render() -> None:
                    f"**Time zone:** {rules.timezone} · **Answered:** {rules.answered_rule}")
         _signed_in()
         for problem in state.problems():  # a malformed secrets.toml is said, not taken for "not configured"
-            st.warning(problem, icon=":material/settings_alert:")
+            st.warning(markdown_text(problem), icon=":material/settings_alert:")
         with st.form("report_form", border=False):
             if may_view_as:
                 _view_as(users)
@@ -243,12 +239,12 @@ def render() -> None:
             st.form_submit_button("Run report", type="primary", on_click=_apply, width="stretch")
         st.button("Reset to defaults", on_click=_reset, width="stretch")
         if st.session_state.get("url_error"):  # said once, where every page shows it
-            st.error(st.session_state.pop("url_error"))
+            st.error(markdown_text(st.session_state.pop("url_error")))
         if st.session_state.get("form_error"):
-            st.error(st.session_state.form_error)
+            st.error(markdown_text(st.session_state.form_error))
         if st.session_state.get("sidebar_error"):
             st.warning("Names for the filters could not be listed, so ids are asked for instead: "
-                       + st.session_state.sidebar_error)
+                       + markdown_text(st.session_state.sidebar_error))
 
 
 def _source_name() -> str:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import exports, formatting
 from core.errors import ReportError
+from core.escaping import markdown_text
 from core.params import FILTER_PARAMS, Params
 from core.periods import to_wall_clock
 from core.report import Report
@@ -36,9 +37,10 @@ def describe(exc: Exception) -> tuple[str, str]:
 
 
 def show_error(exc: Exception, *, warning: bool = False) -> None:
-    """The one way every page shows a failure: the message in bold, then what to do."""
+    """The one way every page shows a failure: the message in bold, then what to do.
+    Both are shown as written: they may quote a parameter, a name or a file's contents."""
     message, hint = describe(exc)
-    text = f"**{message}**" + (f"  \n{hint}" if hint else "")
+    text = f"**{markdown_text(message)}**" + (f"  \n{markdown_text(hint)}" if hint else "")
     if warning:
         st.warning(text, icon=":material/warning:")
     else:
@@ -91,10 +93,10 @@ def current_report() -> Report | None:
         show_error(exc)
         return None
     elapsed = time.perf_counter() - started
-    st.caption(f"{period_text(params)} · acting as **{params.u}** · {report.currency} · "
+    st.caption(f"{period_text(params)} · acting as **{markdown_text(params.u)}** · {report.currency} · "
                f"{len(report.rows):,} rows · {elapsed:.2f} s")
     for note in report.notes:   # e.g. an analytics copy whose last sync did not finish
-        st.warning(note, icon=":material/sync_problem:")
+        st.warning(markdown_text(note), icon=":material/sync_problem:")
     return report
 
 
@@ -103,8 +105,9 @@ def active_filters(params: Params) -> list[str]:
 
 
 def empty_state(report: Report) -> None:
+    """Why there is nothing to show; the filters as the URL or the sidebar gave them, as text."""
     params = state.current_params()
-    filters = active_filters(params)
+    filters = [markdown_text(f) for f in active_filters(params)]
     why = f"No calls match in {period_text(params)}"
     why += f" with {', '.join(filters)}." if filters else "."
     st.info(why + " Widen the period (the sidebar's presets), relax the filters, or check the "
