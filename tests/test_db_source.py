@@ -78,6 +78,14 @@ def test_the_sync_reads_its_source_safely_too(canary, tmp_path):
         assert server.file_bytes == b""
 
 
+def test_the_demo_writer_never_sends_a_local_file(canary):
+    from core.demo import build_demo
+    with FakeMySQL(request_file=canary) as server:
+        with pytest.raises(SourceUnavailable, match="LOCAL INFILE"):
+            build_demo(server.url(query="local_infile=1"), calls=100, days=1)
+        assert server.connections >= 1 and server.file_bytes == b""
+
+
 def test_other_drivers_and_databases_are_refused():
     with pytest.raises(SourceUnavailable, match="mysql\\+mysqldb driver is not supported"):
         open_engine("mysql+mysqldb://u@127.0.0.1/mor")

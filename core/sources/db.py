@@ -156,7 +156,14 @@ def open_engine(url: str | URL) -> Engine:
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceUnavailable(f"no driver for {parsed.drivername}: {exc}",
                                 hint="use sqlite, duckdb or mysql+pymysql") from None
-    if backend in ("mysql", "mariadb"):
+    return refuse_local_files(engine)
+
+
+def refuse_local_files(engine: Engine) -> Engine:
+    """The engine, with every MySQL/MariaDB connection it opens made safe from its server: no
+    LOAD DATA LOCAL INFILE, no option file, no start-up command, whatever the URL asked for.
+    open_engine applies it; engines made elsewhere (the demo's writer) apply it too."""
+    if engine.url.get_backend_name() in ("mysql", "mariadb") and engine.url.get_driver_name() == "pymysql":
         event.listen(engine, "do_connect", _connect_without_local_files)
     return engine
 
