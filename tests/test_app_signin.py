@@ -18,7 +18,7 @@ from core.schema import calls, users
 from core.signin import WRONG_CREDENTIALS
 from core.sources.db import DatabaseSource
 from tests.app_driver import app_environment, click, healthy, open_app, sign_in
-from tests.fixture_small import FROM, TILL, build_small_sqlite
+from tests.fixture_small import DEMO_SHA1, FROM, TILL, build_small_sqlite
 
 DAY = {"from": str(FROM), "till": str(TILL)}
 # Names in the fixture that only a signed-in user with the right scope may see.
@@ -302,3 +302,16 @@ def test_nobody_but_the_admin_may_view_as(small_db):
     assert at.session_state["report_params"].u == "respro"
     assert totals(at)["total_calls"] == 4
 
+
+
+def test_the_password_is_kept_nowhere(caplog):
+    """Neither a typed password nor the stored digest in session state, on the page or in a
+    log. ("demo" itself is also the demo source's name, so a wrong one is traced instead.)"""
+    caplog.set_level("DEBUG")
+    for password, signed_in in (("hunter2-typed", False), ("demo", True)):
+        at = open_app(DAY, user="admin", password=password)
+        assert ("signed_in" in at.session_state) is signed_in
+        kept, shown = repr(at.session_state.to_dict()), everything_shown(at)
+        assert "hunter2" not in kept and "hunter2" not in shown
+        assert DEMO_SHA1 not in kept and DEMO_SHA1 not in shown
+    assert "hunter2" not in caplog.text and DEMO_SHA1 not in caplog.text
