@@ -87,7 +87,7 @@ test, use = st.columns(2)
 if test.button("Test connection", icon=":material/network_check:", disabled=chosen is None):
     try:
         with st.spinner("Connecting…"):
-            st.success(view.source(chosen).test_connection())
+            st.success(markdown_text(view.source(chosen).test_connection()))
     except Exception as exc:
         view.show_error(exc)
 if use.button("Use this source and these rules", type="primary", icon=":material/check:",
