@@ -37,6 +37,13 @@ FILTER_PARAMS = tuple(n for n in PARAM_NAMES if n in ID_PARAMS + TEXT_PARAMS + C
 # What a MOR server accepts and ignores on any API call.
 SERVER_IGNORED = ("p", "test")
 
+# Options of ours that MOR's aggregate_get does not know: kept in the app's URL, saved
+# reports and the command line, never sent to a MOR server (to_pairs(app_options=False)),
+# refused by our compatible server (parse_params(app_options=False)) as MOR would.
+# compare: run the period before as well (core/compare.py): previous, week or year.
+COMPARES = ("previous", "week", "year")
+APP_PARAMS = ("compare",)
+
 MAX_TEXT = 255
 MAX_INT = 2**63 - 1
 # Periods end by the last second of 9999-12-30 UTC: in any time zone (UTC+14 at most) and
@@ -105,6 +112,7 @@ class Params:
     answered_calls: int | None = None
     profit_show: bool = False
     clid: str | None = None
+    compare: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.u, str) or not self.u.strip():
@@ -145,6 +153,11 @@ class Params:
             # Empty text is no filter; so is a pattern of only '%' (spec section 1).
             if value == "" or (name != "clid" and set(value) == {"%"}):
                 object.__setattr__(self, name, None)
+        if self.compare == "":
+            object.__setattr__(self, "compare", None)
+        if self.compare is not None and self.compare not in COMPARES:
+            raise ParamError("compare", f"'{self.compare}' is not accepted; use "
+                                        f"{', '.join(COMPARES)} (or leave it out for no comparison)")
 
     # --- reading ---------------------------------------------------------------
     @property
@@ -166,10 +179,12 @@ class Params:
         return replace(self, **changes)
 
     # --- serialising -----------------------------------------------------------
-    def to_pairs(self, *, include_defaults: bool = False, include_hash: bool = False) -> dict[str, str]:
-        """MOR's key=value form, in MOR's order; from and till always, the hash only on request."""
+    def to_pairs(self, *, include_defaults: bool = False, include_hash: bool = False,
+                 app_options: bool = True) -> dict[str, str]:
+        """MOR's key=value form, in MOR's order; from and till always, the hash only on request;
+        our own options (compare) after MOR's, left out with app_options=False (a MOR server's form)."""
         out: dict[str, str] = {}
-        for name in PARAM_NAMES:
+        for name in PARAM_NAMES + (APP_PARAMS if app_options else ()):
             attr = _attr(name)
             value = getattr(self, attr)
             if name == "hash" and not include_hash:
@@ -198,21 +213,24 @@ def _parse_int(name: str, raw: str, what: str) -> int:
 
 def parse_params(pairs: Mapping[str, str] | Iterable[tuple[str, str]], *,
                  tz: str = "UTC", now: datetime | None = None,
-                 ignore: Iterable[str] = ()) -> Params:
+                 ignore: Iterable[str] = (), app_options: bool = True) -> Params:
     """Params from MOR's key=value strings (command line, URL query, HTTP form).
 
     Unknown names are an error unless listed in `ignore` (a server passes SERVER_IGNORED).
-    `from`/`till` default to today in the report time zone `tz`.
+    Our own options (APP_PARAMS) are accepted unless app_options=False (a MOR-compatible
+    server, where they are unknown as they are to MOR). `from`/`till` default to today in
+    the report time zone `tz`.
     """
     items = list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
     ignored = set(ignore)
+    accepted = PARAM_NAMES + (APP_PARAMS if app_options else ())
     seen: dict[str, str] = {}
     for name, raw in items:
         if name in ignored:
             continue
-        if name not in PARAM_NAMES:
+        if name not in accepted:
             raise ParamError(name, "is not an aggregate_get parameter; accepted are "
-                             + ", ".join(PARAM_NAMES))
+                             + ", ".join(accepted))
         if name in seen and seen[name] != raw:
             raise ParamError(name, f"is given twice ('{seen[name]}' and '{raw}'); give it once")
         seen[name] = "" if raw is None else str(raw)
@@ -240,6 +258,8 @@ def parse_params(pairs: Mapping[str, str] | Iterable[tuple[str, str]], *,
             values[attr] = raw.strip()
         elif name == "a_currency":
             values[attr] = raw.strip() or "USD"
+        elif name == "compare":
+            values[attr] = raw.strip() or None
         else:  # u and the text filters keep their text as given
             values[attr] = raw
 

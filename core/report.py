@@ -41,11 +41,32 @@ METRIC_COLUMNS = {
     "markup": ("Markup %", "percent"),
 }
 
+# A comparison with another period (core/compare.py) adds, for every metric m, prev_m (the
+# other period's value) and delta_m (m - prev_m, in m's own unit: ASR in points), and for
+# the additive ones and profit delta_pct_m (delta_m / |prev_m| x 100, empty when prev_m is 0).
+PCT_METRICS = ADDITIVE + ("profit",)
+
+
+def _compare_columns() -> dict[str, tuple[str, str]]:
+    out = {}
+    for m, (heading, kind) in METRIC_COLUMNS.items():
+        bare = heading.removesuffix(" %")
+        out[f"prev_{m}"] = (f"{heading} (previous)", kind)
+        out[f"delta_{m}"] = (f"Δ {bare} (points)" if kind == "percent" else f"Δ {heading}", kind)
+        if m in PCT_METRICS:
+            out[f"delta_pct_{m}"] = (f"Δ {bare} %", "percent")
+    return out
+
+
+COMPARE_COLUMNS = _compare_columns()
+
 # The grouping columns' headings and kinds come from the groupings' table.
 LABELS = {**{c: heading for g in GROUPINGS for c, heading in g.headings.items()},
-          **{c: heading for c, (heading, _) in METRIC_COLUMNS.items()}}
+          **{c: heading for c, (heading, _) in METRIC_COLUMNS.items()},
+          **{c: heading for c, (heading, _) in COMPARE_COLUMNS.items()}}
 KINDS = {**{c: kind for g in GROUPINGS for c, kind in g.kinds.items()},
-         **{c: kind for c, (_, kind) in METRIC_COLUMNS.items()}}
+         **{c: kind for c, (_, kind) in METRIC_COLUMNS.items()},
+         **{c: kind for c, (_, kind) in COMPARE_COLUMNS.items()}}
 
 
 def of_kind(*kinds: str) -> tuple[str, ...]:
@@ -59,6 +80,7 @@ COUNTS = of_kind("count")
 ID_KEYS = of_kind("id")
 # Money and what is derived from money: hidden from an accountant without financial rights.
 FINANCIAL = ("billed_originator", "billed_terminator", "profit", "margin", "markup")
+FINANCIAL_COMPARED = tuple(c for c in COMPARE_COLUMNS if c.split("_", 1)[1].removeprefix("pct_") in FINANCIAL)
 
 
 def _ratio(numerator, denominator, scale: float = 1.0):
@@ -72,7 +94,7 @@ def _ratio(numerator, denominator, scale: float = 1.0):
 
 def derive(frame: pd.DataFrame) -> pd.DataFrame:
     """Add ASR, ACD, PDD, profit, margin and markup from the additive columns present."""
-    out = frame.copy()
+    out = frame.copy(deep=False)   # copy-on-write: the caller's frame is never changed
     if {"answered_calls", "total_calls"} <= set(out):
         out["asr"] = _ratio(out["answered_calls"], out["total_calls"], 100.0)
     if {"duration", "answered_calls"} <= set(out):
@@ -99,6 +121,13 @@ class Report:
     metric_columns: list[str]
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # Who ran it and in which time zone (set by core.compare.run_report; shown in an XLSX).
+    user: str = ""
+    timezone: str = ""
+    # A comparison (core/compare.py): its name (previous, week, year) and the other period.
+    compare: str | None = None
+    prev_from: int | None = None
+    prev_till: int | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -143,7 +172,7 @@ FLOATS = ("billed_originator", "billed_terminator", "pdd_sum", "duration") + of_
 
 def _typed(sums: pd.DataFrame, rate: float) -> pd.DataFrame:
     """The engines' sums (Decimal, float, int or NULL) as int64/float64, money converted."""
-    sums = sums.copy()
+    sums = sums.copy(deep=False)   # copy-on-write: columns are replaced, never changed in place
     for column in SUM_COLUMNS:
         sums[column] = pd.to_numeric(sums[column]).fillna(0)
     for column in INTEGERS:

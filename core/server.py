@@ -170,7 +170,8 @@ def create_app(source: DatabaseSource, settings: Settings | None = None,
             with source.engine.connect() as conn:
                 authenticate(conn, values, request.method)
             params = parse_params([(k, v) for k, v in pairs if k != "hash"],
-                                  tz=settings.timezone, ignore=SERVER_IGNORED)
+                                  tz=settings.timezone, ignore=SERVER_IGNORED,
+                                  app_options=False)
             report = source.run(params, settings)
             if len(report.rows) > max_rows:
                 raise Refusal(too_many_rows(len(report.rows), max_rows))

@@ -218,7 +218,7 @@ class MorApiSource:
         """The report from the server; MOR applies its own time zone and answered rule,
         so `settings` changes nothing here (it is part of cache keys elsewhere)."""
         hash_value = self._hash or params.hash
-        form = params.to_pairs(include_defaults=True)
+        form = params.to_pairs(include_defaults=True, app_options=False)
         if hash_value:
             form["hash"] = hash_value
         root = parse_document(self._fetch(form))
