@@ -1,4 +1,4 @@
-"""Command line: `python -m core report|demo|serve|sync …`.
+"""Command line: `python -m core report|losses|demo|serve|sync …`.
 
 Every command is declared here. A command's own modules are imported as soon as it is
 chosen, before even its --help, so a broken module is one clear error, never a command that
@@ -25,13 +25,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ReportError, SourceUnavailable
-from .exports import EXPORTERS, export
-from .params import MAX_INT, ParamError, parse_params
+from .exports import EXPORTERS, export, export_bytes
+from .params import COMPARES, MAX_INT, ParamError, parse_params
 from .settings import ANSWERED_RULES, SettingsError, settings_from
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_SOURCE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 PROG = "python -m core"
+LOSS_BY = ("dst_group_terminator", "destination", "originator", "provider")
 FORMATS = ("table", *EXPORTERS)
 # The demo's own ceiling (core.demo lowers it on a machine with less memory): every record
 # is held in memory while it is generated.
@@ -118,6 +119,14 @@ def whole(low: int, high: int, what: str):
         return value
     parse.__name__ = "whole number"
     return parse
+
+
+def percentage(text: str) -> float:
+    """A finite percentage, negative allowed (e.g. 10, -5 or 2.5)."""
+    text_value(text)
+    if not re.fullmatch(r"[+-]?([0-9]{1,6}(\.[0-9]{1,6})?|\.[0-9]{1,6})", text):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a percentage (e.g. 10, -5 or 2.5)")
+    return float(text)
 
 
 def seconds(text: str) -> float:
@@ -274,7 +283,28 @@ def shared_options() -> dict[str, argparse.ArgumentParser]:
     settings.add_argument("--accountant-stats", **_switch("MOR_ACCOUNTANT_STATS", "statistics"))
     settings.add_argument("--accountant-financial",
                           **_switch("MOR_ACCOUNTANT_FINANCIAL", "money columns"))
-    return {"database": database, "settings": settings}
+
+    remote = Parser(add_help=False)
+    remote.add_argument("--api", metavar="BASE", type=api_base,
+                        help="a MOR server instead of a database, e.g. https://host/billing")
+    remote.add_argument("--secret-file", metavar="FILE", type=path_value,
+                        help="file holding the API secret key (else $MOR_API_SECRET)")
+    remote.add_argument("--get", action="store_true", help="use GET (MOR needs 'Allow GET API')")
+    remote.add_argument("--ca-bundle", metavar="FILE", type=path_value,
+                        help="CA bundle to verify the MOR server's TLS certificate")
+    remote.add_argument("--timeout", type=seconds,
+                        metavar="SECONDS",
+                        help=f"API read timeout in seconds, above 0 and at most {MAX_TIMEOUT:g} "
+                             "(default 60)")
+    remote.add_argument("--user", metavar="NAME", help="acting MOR username (default admin)")
+
+    output = Parser(add_help=False)
+    output.add_argument("--format", choices=FORMATS, default="table",
+                        help="table for a person (default) or an export: " + ", ".join(EXPORTERS)
+                             + " (xlsx needs --output)")
+    output.add_argument("--output", metavar="FILE", type=path_value,
+                        help="write to this file, whole or not at all (default: standard output)")
+    return {"database": database, "settings": settings, "remote": remote, "output": output}
 
 
 def report_settings(args):
@@ -375,18 +405,51 @@ def table_text(report) -> str:
     return frame.to_string(index=False) + "\n"
 
 
-def cmd_report(args) -> int:
-    settings = report_settings(args)
+def command_params(args, settings):
+    """The report's Params from name=value pairs, --user and --compare."""
     pairs = _pairs(args.params)
     given_u = [v for k, v in pairs if k == "u"]
     if args.user and given_u and given_u[0] != args.user:
         raise InputError(f"--user {args.user} and u={given_u[0]} disagree; give the acting user once")
     if not given_u:
         pairs.append(("u", args.user or "admin"))
-    params = parse_params(pairs, tz=settings.timezone)
+    compare = getattr(args, "compare", None)
+    if compare is not None:
+        given = [v for k, v in pairs if k == "compare"]
+        if given and given[0] != compare:
+            raise InputError(f"--compare {compare} and compare={given[0]} disagree; give it once")
+        if not given:
+            pairs.append(("compare", compare))
+    return parse_params(pairs, tz=settings.timezone)
+
+
+def check_format(args) -> None:
+    """A binary export (xlsx) goes to a file, never to a terminal or a pipe."""
+    if args.format != "table" and EXPORTERS[args.format].binary and args.output in (None, "-"):
+        raise InputError(f"--format {args.format} needs --output FILE (a binary file, not text "
+                         "for a terminal)")
+
+
+def write_binary_export(report, fmt: str, output: Path | None) -> None:
+    """A binary export (xlsx): built whole (a refusal such as too many rows comes first), then
+    written as write_output writes a file."""
+    from .xlsx import ExportTooLarge
+    try:
+        data = export_bytes(report, fmt)
+    except ExportTooLarge as exc:
+        raise InputError(str(exc)) from None
+    write_binary_output(data, output)
+
+
+def cmd_report(args) -> int:
+    from .compare import run_report
+
+    settings = report_settings(args)
+    params = command_params(args, settings)
+    check_format(args)
     output = check_output(args.output, args)
     source = make_source(args)
-    report = source.run(params, settings)
+    report = run_report(source, params, settings)
     for note in report.notes:   # e.g. an analytics copy whose last sync did not finish
         print(f"warning: {note}", file=sys.stderr)
     if args.format == "table":
@@ -395,6 +458,34 @@ def cmd_report(args) -> int:
                                 f"{params.from_}–{params.till}; widen the period or relax the "
                                 "filters."), file=sys.stderr)
         write_output(table_text(report), output, for_terminal=True)
+    elif EXPORTERS[args.format].binary:
+        write_binary_export(report, args.format, output)
+    else:
+        write_output(export(report, args.format), output)
+    return EXIT_OK
+
+
+def cmd_losses(args) -> int:
+    from .losses import LOSS_TITLES, run_losses
+
+    settings = report_settings(args)
+    params = command_params(args, settings)
+    check_format(args)
+    output = check_output(args.output, args)
+    source = make_source(args)
+    found = run_losses(source, params, settings, by=args.by, margin_below=args.margin_below)
+    report = found.report
+    for note in report.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    what = ("losing money" if args.margin_below is None
+            else f"with a margin below {args.margin_below:g} %")
+    print(terminal_safe(f"{len(report.rows)} rows by {LOSS_TITLES[args.by].lower()} {what}: "
+                        f"{found.lost:,.2f} {report.currency} lost over {found.calls:,} calls"),
+          file=sys.stderr)
+    if args.format == "table":
+        write_output(table_text(report), output, for_terminal=True)
+    elif EXPORTERS[args.format].binary:
+        write_binary_export(report, args.format, output)
     else:
         write_output(export(report, args.format), output)
     return EXIT_OK
@@ -509,6 +600,43 @@ def write_output(text: str, target: Path | None, *, for_terminal: bool = False) 
         raise
 
 
+def write_binary_output(data: bytes, target: Path | None) -> None:
+    """Bytes (an xlsx) into a file, whole or not at all, as write_output writes text: a temp
+    file renamed into place, a new file with the umask's mode, a replaced one keeping its own."""
+    if target is None:
+        raise InputError("a binary export needs --output FILE")
+    check_output(str(target))
+    try:
+        existing = target.stat()
+    except FileNotFoundError:
+        existing = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise InputError(f"--output: cannot write in the folder {target.parent}: "
+                         f"{exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if existing is not None:
+                os.fchmod(handle.fileno(), stat.S_IMODE(existing.st_mode))
+                try:
+                    os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
+                except OSError:
+                    pass
+            else:
+                os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"--output: cannot write {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 def cmd_demo(args) -> int:
@@ -592,29 +720,34 @@ def build_parser() -> Parser:
     shared = shared_options()
     parser.commands = sub.choices
 
+    report_modules = ("sources.db", "sources.mor_api", "formatting", "compare")
     report = sub.add_parser(
-        "report", help="run an aggregate report", modules=("sources.db", "sources.mor_api", "formatting"),
-        parents=[shared["database"], shared["settings"]],
+        "report", help="run an aggregate report", modules=report_modules,
+        parents=[shared["database"], shared["settings"], shared["remote"], shared["output"]],
         description="Run MOR's aggregate report. Parameters are given as name=value with MOR's "
                     "aggregate_get names, e.g. group_by_day=1 a_currency=EUR profit_show=1.")
-    report.add_argument("--api", metavar="BASE", type=api_base,
-                        help="a MOR server instead of a database, e.g. https://host/billing")
-    report.add_argument("--secret-file", metavar="FILE", type=path_value,
-                        help="file holding the API secret key (else $MOR_API_SECRET)")
-    report.add_argument("--get", action="store_true", help="use GET (MOR needs 'Allow GET API')")
-    report.add_argument("--ca-bundle", metavar="FILE", type=path_value,
-                        help="CA bundle to verify the MOR server's TLS certificate")
-    report.add_argument("--timeout", type=seconds,
-                        metavar="SECONDS",
-                        help=f"API read timeout in seconds, above 0 and at most {MAX_TIMEOUT:g} "
-                             "(default 60)")
-    report.add_argument("--user", metavar="NAME", help="acting MOR username (default admin)")
-    report.add_argument("--format", choices=FORMATS, default="table",
-                        help="table for a person (default) or an export: " + ", ".join(EXPORTERS))
-    report.add_argument("--output", metavar="FILE", type=path_value,
-                        help="write to this file, whole or not at all (default: standard output)")
+    report.add_argument("--compare", choices=COMPARES,
+                        help="add the other period's values and the changes: previous (the "
+                             "same length just before), week (7 days earlier) or year (a year "
+                             "earlier); columns prev_*, delta_*, delta_pct_*")
     report.add_argument("params", nargs="*", metavar="name=value")
     report.set_defaults(func=cmd_report)
+
+    losses = sub.add_parser(
+        "losses", help="the groups that lose money, most lost first",
+        modules=report_modules + ("losses",),
+        parents=[shared["database"], shared["settings"], shared["remote"], shared["output"]],
+        description="The report's rows whose profit is below 0 (or whose margin is below "
+                    "--margin-below PCT), most money lost first, with the money lost and the "
+                    "calls involved. Needs the right to see money (else exit 3). Parameters as "
+                    "for report; the grouping comes from --by.")
+    losses.add_argument("--margin-below", metavar="PCT", type=percentage,
+                        help="list the rows whose margin is below PCT %% instead of those losing money")
+    losses.add_argument("--by", choices=LOSS_BY, default=LOSS_BY[0],
+                        help="grouping: destination group × terminator (default), destination, "
+                             "originator or provider")
+    losses.add_argument("params", nargs="*", metavar="name=value")
+    losses.set_defaults(func=cmd_losses)
 
     demo = sub.add_parser("demo", help="build the demo MOR database", modules=("demo",),
                           description="Build a MOR database of generated, realistic calls "

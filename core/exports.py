@@ -12,9 +12,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 from xml.sax.saxutils import escape as _xml_escape
 
+from . import xlsx
 from .report import Report
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -96,7 +97,14 @@ class Exporter:
     name: str
     extension: str
     mime: str
-    write: Callable[[Report], str]
+    write: Callable[[Report], str] | None
+    # A binary format (xlsx) writes to a byte stream instead of returning text: the command
+    # line refuses it to a terminal, a download offers its bytes (export_bytes).
+    write_binary: Callable[[Report, IO[bytes]], None] | None = None
+
+    @property
+    def binary(self) -> bool:
+        return self.write_binary is not None
 
 
 EXPORTERS: dict[str, Exporter] = {
@@ -105,8 +113,20 @@ EXPORTERS: dict[str, Exporter] = {
 }
 
 
-def export(report: Report, fmt: str) -> str:
+def export(report: Report, fmt: str) -> str | bytes:
+    """The whole export as one string; bytes for a binary format."""
+    if EXPORTERS[fmt].binary:
+        return export_bytes(report, fmt)
     return EXPORTERS[fmt].write(report)
+
+
+def export_bytes(report: Report, fmt: str) -> bytes:
+    """The export as bytes (a download): UTF-8 text, or a binary format's file."""
+    if EXPORTERS[fmt].binary:
+        buffer = io.BytesIO()
+        EXPORTERS[fmt].write_binary(report, buffer)
+        return buffer.getvalue()
+    return EXPORTERS[fmt].write(report).encode("utf-8")
 
 
 def filename(report: Report, fmt: str, stem: str = "aggregate") -> str:
@@ -161,3 +181,4 @@ def to_xml(report: Report) -> str:
 
 
 EXPORTERS["xml"] = Exporter("xml", "xml", "application/xml", to_xml)
+EXPORTERS["xlsx"] = Exporter("xlsx", "xlsx", xlsx.MIME, None, write_binary=xlsx.write_xlsx)
