@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.escaping import markdown_text
 from core.settings import ANSWERED_RULES
-from core.sources.config import ANALYTICS, DEMO, MOR, MOR_API, SECRETS_FILE
+from core.sources.config import ANALYTICS, CLICKHOUSE, DEMO, MOR, MOR_API, SECRETS_FILE
 from ui import state, view
 
 ABOUT = {
@@ -22,6 +22,9 @@ ABOUT = {
                "re-run the sync (e.g. from cron) to refresh it.",
     MOR_API: "A MOR server's `aggregate_get` API (MOR X18 or later). Its secret goes to this server only. "
              "The API cannot list names, so the sidebar asks for ids.",
+    CLICKHOUSE: "A ClickHouse copy of a MOR database made by `python -m core sync --to`, in a ClickHouse "
+                "server or in chDB (in this process: one data directory at a time, so a sync waits "
+                "until no report reads it); for billions of calls.",
 }
 RULES = {"disposition": "disposition is ANSWERED (MOR's SQL report)",
          "hangupcause": "hangup cause is 16, normal clearing (MOR's Elasticsearch report)"}
@@ -83,16 +86,32 @@ rule = st.radio("A call is answered when", ANSWERED_RULES, index=ANSWERED_RULES.
                 format_func=RULES.get, horizontal=True)
 permissions()
 
-test, use = st.columns(2)
-if test.button("Test connection", icon=":material/network_check:", disabled=chosen is None):
+if st.button("Test connection", icon=":material/network_check:", disabled=chosen is None):
     try:
         with st.spinner("Connecting…"):
             st.success(markdown_text(view.source(chosen).test_connection()))
     except Exception as exc:
         view.show_error(exc)
-if use.button("Use this source and these rules", type="primary", icon=":material/check:",
-              disabled=chosen is None):
-    state.set_source(name)   # the acting user stays the signed-in one (or whom he views as)
-    state.set_rules(timezone, rule)
-    st.session_state.pop("w_u", None)
-    st.rerun()
+
+# A source he has not signed in to this session asks for his password there (the form is
+# cleared on submit, so the password never stays in the session).
+with st.form("use_source", clear_on_submit=True, border=False):
+    password = None
+    if chosen is not None and state.needs_password(name):
+        password = st.text_input(f"Your password on {title(name)}", type="password",
+                                 autocomplete="current-password",
+                                 help="Each source checks its own MOR users: sign in to it once "
+                                      "this session.")
+    use = st.form_submit_button("Use this source and these rules", type="primary",
+                                icon=":material/check:", disabled=chosen is None)
+if use:
+    try:
+        state.set_source(name, password)   # the acting user stays the signed-in one
+    except Exception as exc:
+        view.show_error(exc)
+    else:
+        state.set_rules(timezone, rule)
+        st.session_state.pop("w_u", None)
+        st.rerun()
+    finally:
+        del password

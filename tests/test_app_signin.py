@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.schema import calls, users
 from core.signin import WRONG_CREDENTIALS
 from core.sources.db import DatabaseSource
-from tests.app_driver import app_environment, click, healthy, open_app, sign_in
+from tests.app_driver import app_environment, apply_source, choose_source, click, healthy, open_app, sign_in
 from tests.fixture_small import DEMO_SHA1, FROM, TILL, build_small_sqlite
 
 DAY = {"from": str(FROM), "till": str(TILL)}
@@ -315,3 +315,41 @@ def test_the_password_is_kept_nowhere(caplog):
         assert "hunter2" not in kept and "hunter2" not in shown
         assert DEMO_SHA1 not in kept and DEMO_SHA1 not in shown
     assert "hunter2" not in caplog.text and DEMO_SHA1 not in caplog.text
+
+
+S3CRET_SHA1 = "fef341f85d87439e7d91a2d465b9871ef66b5e98"   # sha1("s3cret")
+
+
+def other_database(tmp_path: Path, **admin) -> Path:
+    """A second MOR database: the small fixture, whose admin row is changed as given."""
+    from sqlalchemy import update
+    path = build_small_sqlite(tmp_path / "other.sqlite")
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "admin").values(**admin))
+    engine.dispose()
+    return path
+
+
+def test_switching_source_asks_the_password_there(tmp_path):
+    """The demo's admin password is public: signed in there, the admin of another source is
+    someone else until that source's own password proves otherwise."""
+    other = other_database(tmp_path, password=S3CRET_SHA1)   # sha1("s3cret")
+    at = open_app(secrets={"connections": {"mor": {"url": f"sqlite:///{other}"}}})
+    choose_source(at, "mor")
+    apply_source(at, password="demo")
+    assert any(WRONG_CREDENTIALS in e for e in errors(at))
+    assert at.session_state["source_name"] == "demo"
+    apply_source(at, password="s3cret")
+    assert not errors(at) and at.session_state["source_name"] == "mor"
+    # Once proven, switching back and forth asks nothing more this session.
+    choose_source(at, "demo")
+    assert not [b for b in at.text_input if b.label.startswith("Your password on")]
+
+
+def test_only_that_sources_admin_may_switch_to_it(tmp_path):
+    other = other_database(tmp_path, usertype="accountant")
+    at = open_app(secrets={"connections": {"mor": {"url": f"sqlite:///{other}"}}})
+    choose_source(at, "mor")
+    apply_source(at, password="demo")
+    assert errors(at) and at.session_state["source_name"] == "demo"

@@ -31,6 +31,7 @@ from core.signin import SignInRefused, Throttle, throttle_keys
 from core.sources import Source
 from core.sources.config import (
     ANALYTICS,
+    CLICKHOUSE,
     DEMO,
     MOR,
     MOR_API,
@@ -54,6 +55,9 @@ KNOWN_SOURCES = {
                                   f"[connections.analytics] section with a url to {SECRETS_FILE} "
                                   "(or set MOR_COPY_URL)"),
     MOR_API: ("MOR server API", f"add a [mor_api] section with base, username and secret to {SECRETS_FILE}"),
+    CLICKHOUSE: ("ClickHouse copy", "copy MOR with `python -m core sync --to chdb:///data/mor.chdb` (or "
+                                    "clickhousedb://user@host:8123/mor), then add a [connections.clickhouse] "
+                                    f"section with its url to {SECRETS_FILE} (or set MOR_CLICKHOUSE_URL)"),
 }
 
 
@@ -130,10 +134,22 @@ def source_name() -> str:
     return st.session_state.get("source_name") or configuration().sign_in or DEMO
 
 
-def set_source(name: str) -> None:
+def needs_password(name: str) -> bool:
+    """Whether the signed-in user must prove who he is on source `name` before using it: a
+    username means someone else on another source (the demo's admin is anyone who read its
+    sign-in page), so each source checks its own users' passwords once per session."""
+    return name not in st.session_state.get("verified_sources", ())
+
+
+def set_source(name: str, password: str | None = None) -> None:
     """Switch sources (the admin's alone); the report's parameters stay, so the same report
-    runs on the new one. Viewing as someone needs a database, which lists who may be viewed."""
+    runs on the new one. Viewing as someone needs a database, which lists who may be viewed.
+
+    On a source he has not signed in to this session, his password there is checked first
+    (throttled like a sign-in), and he must be that source's admin where it tells the role."""
     _admin_only("choose the source")
+    if needs_password(name):
+        _confirm_on(name, password or "")
     st.session_state.source_name = name
     config = configuration().sources.get(name)
     if config is None or not config.url:
@@ -249,8 +265,28 @@ def sign_in(source: Source, config: SourceConfig, username: str, password: str) 
     for name in ("view_as", "report_params", "report_rules", "url_loaded"):
         st.session_state.pop(name, None)
     st.session_state.source_name = config.name
+    st.session_state.verified_sources = (config.name,)
     st.session_state.signed_in = user
     return user
+
+
+def _confirm_on(name: str, password: str) -> None:
+    config = configuration().sources.get(name)
+    if config is None:
+        raise SourceUnavailable(f"The source '{name}' is not configured")
+    username = signed_in().username
+    keys = throttle_keys(username, _session_id())
+    throttle().check(*keys)
+    try:
+        there = source(config).sign_in(username, password, configured_settings()[0])
+        if there.usertype and there.usertype != "admin":
+            raise AccessDenied(f"{username} is not the admin of {config.title}",
+                               hint="only that source's admin may switch the app to it")
+    except (SignInRefused, AccessDenied):
+        throttle().failed(*keys)
+        raise
+    throttle().succeeded(*keys)
+    st.session_state.verified_sources = (*st.session_state.get("verified_sources", ()), name)
 
 
 def signed_in() -> ActingUser | None:
