@@ -1,9 +1,12 @@
-"""Aggregates: headline metrics, the table, its totals, and downloads."""
+"""Aggregates: the drill-down's breadcrumbs, headline metrics, the chosen columns, the table
+with its totals directly beneath (the table scrolls within a screen's height, so both stay
+in view), Drill into, and downloads."""
 import streamlit as st
 
-from ui import tables, view
+from ui import columns, drill, tables, view
 
 st.title("Aggregates")
+drill.breadcrumbs()
 report = view.current_report()
 if report is None:
     st.stop()
@@ -13,7 +16,11 @@ if report.empty:
     view.empty_state(report)
     st.stop()
 
-tables.show_rows(report)
+toolbar = st.container(horizontal=True, vertical_alignment="center")
+with toolbar:
+    shown = columns.chooser(report)
+frame, selected = tables.show_rows(report, shown, selectable=True)
+tables.show_totals(report, shown)
 st.caption("Totals (ASR, ACD, margin and markup recomputed from the sums, never averaged)")
-tables.show_totals(report)
-view.downloads(report)
+drill.drill_into(toolbar, frame, selected)
+view.downloads(columns.for_download(report, shown))

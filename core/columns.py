@@ -41,6 +41,10 @@ class TableChoice:
     columns: tuple[str, ...] | None = None
     ids: bool = False
 
+    def __post_init__(self) -> None:   # one order whatever order they were picked in
+        if self.columns is not None:
+            object.__setattr__(self, "columns", tuple(c for c in CHOOSABLE if c in self.columns))
+
     def to_pairs(self) -> dict[str, str]:
         out = {}
         if self.columns is not None:
@@ -66,7 +70,7 @@ def parse_choice(pairs: Mapping[str, str]) -> TableChoice:
         if unknown:
             raise ColumnsError(f"columns: '{unknown[0]}' is not a column; accepted are "
                                + ", ".join(CHOOSABLE))
-        columns = tuple(n for n in CHOOSABLE if n in names)
+        columns = tuple(names)
     ids = str(pairs.get("ids", "0")).strip()
     if ids not in ("0", "1"):
         raise ColumnsError(f"ids: '{ids}' is not accepted; use 0 or 1")

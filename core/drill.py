@@ -187,6 +187,9 @@ class Trail:
     steps: list[tuple[str, Params, Params]] = field(default_factory=list)
 
     def add(self, words: str, before: Params, after: Params) -> None:
+        """One more drill; a drill from a report reached otherwise (the sidebar) starts anew."""
+        if self.steps and self.steps[-1][2] != before:
+            self.steps.clear()
         self.steps.append((words, before, after))
 
     def current(self, params: Params) -> list[tuple[str, Params, Params]]:

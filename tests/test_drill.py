@@ -99,6 +99,10 @@ def test_trail_goes_back_and_forgets_when_the_report_changed():
     assert trail.current(start) == []
     assert trail.back(1) == first and [w for w, _, _ in trail.steps] == ["one"]
     assert trail.back(0) == start and trail.steps == []
+    trail.add("one", start, first)
+    elsewhere = start.with_(group_by_day=True)     # the sidebar applied another report
+    trail.add("three", elsewhere, first)
+    assert [w for w, _, _ in trail.current(first)] == ["three"]
 
 
 # --- the column choice --------------------------------------------------------------------

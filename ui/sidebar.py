@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.columns import split_query
 from core.errors import ReportError
 from core.escaping import markdown_text
 from core.groupings import GROUPINGS
 from core.params import ParamError, parse_params
 from core.periods import PRESETS
-from ui import form, state, view
+from ui import columns, form, state, view
 from ui.form import key
 
 STREAMLIT_QUERY_KEYS = {"embed", "embed_options"}
@@ -39,6 +40,8 @@ def load_from_url() -> None:
     st.session_state.url_loaded = True
     link = st.session_state.pop("link_query", None) or st.query_params.to_dict()
     query = {k: v for k, v in link.items() if k not in STREAMLIT_QUERY_KEYS}
+    query, app_keys = split_query(query)   # the table's columns: the app's, not MOR's
+    columns.load(app_keys)
     if not query:
         return
     query["u"] = state.acting_username()
@@ -52,7 +55,7 @@ def load_from_url() -> None:
 
 def sync_url() -> None:
     """Keep the address bar equal to the applied report (pages and reruns may clear it)."""
-    wanted = state.current_params().to_pairs()
+    wanted = {**state.current_params().to_pairs(), **columns.url_pairs()}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

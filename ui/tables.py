@@ -13,6 +13,7 @@ from core.report import ID_KEYS, KINDS, Report
 
 RED, YELLOW = "background-color: #f8d7da", "background-color: #fff3cd"
 MAX_BROWSER_ROWS = 5000
+TABLE_ROWS, ROW_PIXELS = 20, 35   # st.dataframe's default row height
 
 
 def asr_colour(value) -> str:
@@ -48,16 +49,27 @@ def column_config(report: Report) -> dict:
     return config
 
 
-def show_rows(report: Report) -> None:
+def table_height(rows: int) -> int:
+    """Pixels for up to TABLE_ROWS rows and the header: a screen's worth, where
+    Streamlit's default shows 10 rows; longer tables scroll inside it."""
+    return (min(rows, TABLE_ROWS) + 1) * ROW_PIXELS + 3
+
+
+def show_rows(report: Report, shown: list[str] | None = None, *, selectable: bool = False):
+    """The rows, `shown` columns only (None: all); returns the frame the table was given and
+    the selected positions in it (a row picked to drill into)."""
     frame = report.rows
     if len(frame) > MAX_BROWSER_ROWS:
         st.info(f"Showing the first {MAX_BROWSER_ROWS:,} of {len(frame):,} rows; "
                 "the downloads below carry every row.")
         frame = frame.head(MAX_BROWSER_ROWS)
-    st.dataframe(styled(report, frame), column_config=column_config(report), hide_index=True,
-                 key="aggregates_table")
+    event = st.dataframe(styled(report, frame), column_config=column_config(report), hide_index=True,
+                         key="aggregates_table", column_order=shown, height=table_height(len(frame)),
+                         on_select="rerun" if selectable else "ignore", selection_mode="single-row")
+    return frame, (list(event.selection.rows) if selectable else [])
 
 
-def show_totals(report: Report) -> None:
+def show_totals(report: Report, shown: list[str] | None = None) -> None:
     totals = pd.DataFrame([report.totals])
-    st.dataframe(styled(report, totals), column_config=column_config(report), hide_index=True)
+    st.dataframe(styled(report, totals), column_config=column_config(report), hide_index=True,
+                 column_order=shown)
