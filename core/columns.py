@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Mapping
 
+from . import formatting
 from .report import ID_KEYS, METRICS, Report
 
 # MOR's names for the columns its Aggregates page lets one choose, beside ours.
@@ -56,8 +57,30 @@ class TableChoice:
     def shown(self, report: Report) -> list[str]:
         """The report's columns as the table shows them, in the report's order."""
         keys = [c for c in report.key_columns if self.ids or c not in ID_KEYS]
-        metrics = [c for c in report.metric_columns if self.columns is None or c in self.columns]
+        metrics = [c for c in report.metric_columns
+                   if self.columns is None or base_metric(c) in self.columns]
         return keys + metrics
+
+
+def base_metric(column: str) -> str:
+    """The metric a comparison's column belongs to: prev_asr, delta_asr -> asr."""
+    for prefix in ("delta_pct_", "delta_", "prev_"):
+        if column.startswith(prefix) and column[len(prefix):] in CHOOSABLE:
+            return column[len(prefix):]
+    return column
+
+
+def movers(report: Report, metric: str) -> Report:
+    """The Movers view: the rows by the largest absolute change of `metric` first, with the
+    metric, its previous value and its change (absolute, and in % where it has one)."""
+    delta = f"delta_{metric}"
+    if delta not in report.rows:
+        raise ColumnsError(f"'{metric}' has no change to rank by; compare with another period first")
+    order = report.rows[delta].abs().sort_values(ascending=False, kind="stable").index
+    metrics = [c for c in (metric, f"prev_{metric}", delta, f"delta_pct_{metric}")
+               if c in report.metric_columns]
+    return replace(report, rows=report.rows.loc[order, report.key_columns + metrics].reset_index(drop=True),
+                   totals={m: report.totals.get(m) for m in metrics}, metric_columns=metrics)
 
 
 def parse_choice(pairs: Mapping[str, str]) -> TableChoice:
@@ -91,3 +114,21 @@ def restricted(report: Report, columns: list[str]) -> Report:
     return replace(report, rows=report.rows[keys + metrics],
                    totals={m: report.totals[m] for m in metrics},
                    key_columns=keys, metric_columns=metrics)
+
+
+def is_delta(column: str) -> bool:
+    return column.startswith("delta_") and base_metric(column) != column
+
+
+def arrow(value) -> str:
+    """▲ for a rise, ▼ for a fall, nothing for no change or no value."""
+    if value is None or value != value or value == 0:
+        return ""
+    return "▲" if value > 0 else "▼"
+
+
+def delta_formatter(column: str, currency: str):
+    """A change as ▲ or ▼ and its size in the column's own unit (ASR in points)."""
+    plain = formatting.formatter(column, currency)
+    return lambda value: "" if arrow(value) == "" and plain(value) == "" else \
+        f"{arrow(value)} {plain(abs(value)) if arrow(value) else plain(value)}".strip()

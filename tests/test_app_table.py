@@ -164,3 +164,35 @@ def test_a_row_without_a_group_is_refused_with_the_reason():
     click(at, "Drill into")
     assert any("no destination group" in w.value for w in at.warning)
     assert at.session_state["report_params"].groups == ("dst_group",)
+
+
+# --- compare ---------------------------------------------------------------------------------
+
+def test_compare_from_the_sidebar_shows_deltas_and_movers_and_keeps_the_url():
+    # 2024-03-14 has one counted call: 16, originator 4 ('noname') at 23:59:59. On the 15th
+    # 'noname' made calls 14, 15, 18, 19, 20: five, so +4 calls, +400 %.
+    at = open_app(BY_USER)
+    at.sidebar.selectbox(key="w_compare").set_value("previous")
+    [button] = [b for b in at.sidebar.button if b.label == "Run report"]
+    button.click()
+    clean(at.run())
+    assert at.query_params["compare"] == "previous"
+    rows = table(at).value.set_index("originator")
+    noname = rows.loc["noname"]
+    assert (noname["total_calls"], noname["prev_total_calls"], noname["delta_total_calls"]) == (5, 1, 4)
+    assert noname["delta_pct_total_calls"] == pytest.approx(400.0)
+    assert rows.loc["John Smith"].iloc[0]["prev_total_calls"] == 0
+    assert any("Compared with 2024-03-14 00:00:00 – 2024-03-14 23:59:59" in c.value for c in at.caption)
+    assert [t.label for t in at.tabs] == ["Table", "Movers"]
+
+    at.selectbox(key="movers_metric").set_value("total_calls")
+    clean(at.run())
+    ranked = at.dataframe[2]     # after the table and its totals, in the Movers tab
+    changes = list(ranked.value["delta_total_calls"].abs())
+    assert changes == sorted(changes, reverse=True) and changes[0] == 8   # originators 2 and 3: 8 new calls
+    assert list(ranked.proto.column_order)[-4:] == ["total_calls", "prev_total_calls", "delta_total_calls",
+                                                    "delta_pct_total_calls"]
+    link = dict(at.query_params)
+    again = open_app(link)
+    assert again.session_state["report_params"].compare == "previous"
+    assert again.sidebar.selectbox(key="w_compare").value == "previous"

@@ -140,3 +140,22 @@ def test_shown_hides_ids_by_default_and_restricted_keeps_only_those():
 def test_split_query_keeps_app_keys_apart():
     assert split_query({"u": "x", "columns": "asr", "ids": "1"}) == \
         ({"u": "x"}, {"columns": "asr", "ids": "1"})
+
+
+def test_changes_read_with_arrows_in_their_own_unit():
+    from core.columns import delta_formatter
+    assert delta_formatter("delta_acd", "USD")(-30) == "▼ 0:00:30"
+    assert delta_formatter("delta_total_calls", "USD")(4) == "▲ 4"
+    assert delta_formatter("delta_pct_total_calls", "USD")(float("nan")) == ""
+
+
+def test_movers_rank_by_the_largest_change_either_way():
+    from core.columns import movers
+    rows = pd.DataFrame({"originator": ["a", "b", "c"], "asr": [50.0, 10.0, 30.0],
+                         "prev_asr": [40.0, 40.0, 30.0], "delta_asr": [10.0, -30.0, 0.0]})
+    report = Report(rows=rows, totals={"asr": 30.0, "prev_asr": 35.0, "delta_asr": -5.0}, currency="USD",
+                    from_=0, till=1, key_columns=["originator"],
+                    metric_columns=["asr", "prev_asr", "delta_asr"])
+    ranked = movers(report, "asr")
+    assert list(ranked.rows["originator"]) == ["b", "a", "c"]
+    assert TableChoice(columns=("asr",)).shown(report) == ["originator", "asr", "prev_asr", "delta_asr"]

@@ -40,6 +40,11 @@ def widget_values(params: Params, tz: str, now: datetime | None = None) -> dict:
     return values
 
 
+def option_values(params: Params) -> dict:
+    """Widget state for our own options (core.params.APP_PARAMS), beside MOR's parameters."""
+    return {key("compare"): params.compare or ""}
+
+
 def period_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
                         previous: Params | None = None) -> tuple[int, int]:
     preset = state.get(key("period"), "Today")
@@ -73,7 +78,8 @@ def params_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
     """
     from_, till = period_from_widgets(state, tz, now, previous)
     values: dict = {"u": (state.get(key("u")) or "").strip(), "from_": from_, "till": till,
-                    "a_currency": (state.get(key("a_currency")) or "USD").strip()}
+                    "a_currency": (state.get(key("a_currency")) or "USD").strip(),
+                    "compare": state.get(key("compare")) or None}
     for group in GROUP_FLAGS:
         values[f"group_by_{group}"] = bool(state.get(key(f"group_by_{group}"), False))
     for name in ID_PARAMS + COUNT_PARAMS:

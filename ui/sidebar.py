@@ -13,12 +13,15 @@ from core.columns import split_query
 from core.errors import ReportError
 from core.escaping import markdown_text
 from core.groupings import GROUPINGS
-from core.params import ParamError, parse_params
+from core.params import COMPARES, ParamError, parse_params
 from core.periods import PRESETS
 from ui import columns, form, state, view
 from ui.form import key
 
 STREAMLIT_QUERY_KEYS = {"embed", "embed_options"}
+COMPARE_CHOICES = ("", *COMPARES)     # "" rather than None: a browser shows None as no choice
+COMPARE_TITLES = {"": "Nothing", "previous": "The period before", "week": "A week earlier",
+                  "year": "A year earlier"}
 
 PATTERN_HELP = ("`%` matches any run of characters; without `%` the value must match exactly. "
                 "`_` is an ordinary character. Letter case is ignored. Empty means all.")
@@ -64,6 +67,7 @@ def sync_url() -> None:
 
 def _show(params) -> None:
     st.session_state.update(form.widget_values(params, state.settings().timezone))
+    st.session_state.update(form.option_values(params))
 
 
 def _apply() -> None:
@@ -187,6 +191,11 @@ def render() -> None:
                             help="Start time on the first day (`from`).")
             right.time_input("Till", key=key("time_till"), step=60,
                              help="End time on the last day (`till`), to the last second of that minute.")
+            st.selectbox("Compare with", COMPARE_CHOICES, key=key("compare"),
+                         format_func=lambda c: COMPARE_TITLES[c],
+                         help="`compare`: run the period before as well and show, for every "
+                              "column, its previous value and the change (Δ): the same length just "
+                              "before, the same days a week earlier, or a year earlier.")
             if options is None:
                 st.text_input("Currency", key=key("a_currency"),
                               help="`a_currency`: every money figure in this currency.")

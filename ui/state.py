@@ -22,6 +22,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from core import compare
 from core.access import ActingUser
 from core.errors import AccessDenied, NotFound, ReportError, SourceUnavailable
 from core.params import Params, today_bounds
@@ -358,7 +359,7 @@ def end_view_as() -> None:
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False, max_entries=128)
 def _cached_report(user: str, source_key: tuple, params_key: tuple, settings_key: tuple,
                    _source: Source, _params: Params, _settings: Settings) -> Report:
-    return _source.run(_params, _settings)
+    return compare.run_report(_source, _params, _settings)   # compared when params.compare says
 
 
 def run_report(source: Source, params: Params) -> Report:

@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from core import formatting
+from core.columns import arrow, delta_formatter, is_delta
 from core.report import ID_KEYS, KINDS, Report
 
 RED, YELLOW = "background-color: #f8d7da", "background-color: #fff3cd"
+RISE, FALL = "color: #1a7f37", "color: #cf222e"
 MAX_BROWSER_ROWS = 5000
 TABLE_ROWS, ROW_PIXELS = 20, 35   # st.dataframe's default row height
 
@@ -30,14 +32,23 @@ def profit_colour(value) -> str:
     return RED if value < 0 else ""
 
 
+def change_colour(value) -> str:
+    mark = arrow(value)
+    return RISE if mark == "▲" else FALL if mark == "▼" else ""
+
+
 def styled(report: Report, frame: pd.DataFrame):
     """Every number shown as core/formatting.py shows it; text as it is."""
-    formats = {column: formatting.formatter(column, report.currency)
+    formats = {column: (delta_formatter(column, report.currency) if is_delta(column)
+                        else formatting.formatter(column, report.currency))
                for column in frame.columns if KINDS.get(column, "text") != "text"}
     styler = frame.style.format(formats)
     for column, colour in (("asr", asr_colour), ("acd", acd_colour), ("profit", profit_colour)):
         if column in frame:
             styler = styler.map(colour, subset=[column])
+    changes = [column for column in frame.columns if is_delta(column)]
+    if changes:  # a comparison: ▲ green, ▼ red
+        styler = styler.map(change_colour, subset=changes)
     return styler
 
 
