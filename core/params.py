@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from .groupings import GROUPINGS
+from .periods import PERIODS, period_bounds
 
 GROUP_FLAGS = tuple(g.flag for g in GROUPINGS)
 DEFAULT_GROUPS = tuple(g.flag for g in GROUPINGS if g.default)
@@ -41,8 +42,11 @@ SERVER_IGNORED = ("p", "test")
 # reports and the command line, never sent to a MOR server (to_pairs(app_options=False)),
 # refused by our compatible server (parse_params(app_options=False)) as MOR would.
 # compare: run the period before as well (core/compare.py): previous, week or year.
+# period: a relative period (core/periods.py PERIODS), resolved into from/till in the report
+# time zone whenever the key=value form is parsed, i.e. when a report runs; the app's URL and
+# saved reports keep the name instead of from/till, so a saved "yesterday" stays yesterday.
 COMPARES = ("previous", "week", "year")
-APP_PARAMS = ("compare",)
+APP_PARAMS = ("compare", "period")
 
 MAX_TEXT = 255
 MAX_INT = 2**63 - 1
@@ -113,6 +117,7 @@ class Params:
     profit_show: bool = False
     clid: str | None = None
     compare: str | None = None
+    period: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.u, str) or not self.u.strip():
@@ -158,6 +163,11 @@ class Params:
         if self.compare is not None and self.compare not in COMPARES:
             raise ParamError("compare", f"'{self.compare}' is not accepted; use "
                                         f"{', '.join(COMPARES)} (or leave it out for no comparison)")
+        if self.period == "":
+            object.__setattr__(self, "period", None)
+        if self.period is not None and self.period not in PERIODS:
+            raise ParamError("period", f"'{self.period}' is not accepted; use {', '.join(PERIODS)} "
+                                       "(or leave it out and give from and till)")
 
     # --- reading ---------------------------------------------------------------
     @property
@@ -176,16 +186,24 @@ class Params:
         return tuple((f.name, getattr(self, f.name)) for f in fields(self) if f.name != "hash")
 
     def with_(self, **changes) -> "Params":
+        """A copy with `changes`; new from/till (without a period) make the period explicit."""
+        if ("from_" in changes or "till" in changes) and "period" not in changes:
+            changes["period"] = None
         return replace(self, **changes)
 
     # --- serialising -----------------------------------------------------------
     def to_pairs(self, *, include_defaults: bool = False, include_hash: bool = False,
                  app_options: bool = True) -> dict[str, str]:
         """MOR's key=value form, in MOR's order; from and till always, the hash only on request;
-        our own options (compare) after MOR's, left out with app_options=False (a MOR server's form)."""
+        our own options (compare, period) after MOR's, left out with app_options=False (a MOR
+        server's form). With a relative period (and app_options) the period replaces from and
+        till, which it gives again when parsed."""
         out: dict[str, str] = {}
+        relative = app_options and self.period is not None
         for name in PARAM_NAMES + (APP_PARAMS if app_options else ()):
             attr = _attr(name)
+            if relative and name in EPOCH_PARAMS:
+                continue
             value = getattr(self, attr)
             if name == "hash" and not include_hash:
                 continue
@@ -219,7 +237,8 @@ def parse_params(pairs: Mapping[str, str] | Iterable[tuple[str, str]], *,
     Unknown names are an error unless listed in `ignore` (a server passes SERVER_IGNORED).
     Our own options (APP_PARAMS) are accepted unless app_options=False (a MOR-compatible
     server, where they are unknown as they are to MOR). `from`/`till` default to today in
-    the report time zone `tz`.
+    the report time zone `tz`; a relative `period` gives them instead (resolved in `tz` at
+    `now`), and is refused together with either.
     """
     items = list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
     ignored = set(ignore)
@@ -258,13 +277,23 @@ def parse_params(pairs: Mapping[str, str] | Iterable[tuple[str, str]], *,
             values[attr] = raw.strip()
         elif name == "a_currency":
             values[attr] = raw.strip() or "USD"
-        elif name == "compare":
+        elif name in APP_PARAMS:   # compare, period
             values[attr] = raw.strip() or None
         else:  # u and the text filters keep their text as given
             values[attr] = raw
 
     if "u" not in values or not str(values["u"]).strip():
         raise ParamError("u", "the acting MOR username is required")
+    period = values.get("period")
+    if period is not None:
+        given = [n for n in EPOCH_PARAMS if n in seen]
+        if given:
+            raise ParamError("period", f"period={period} and {' and '.join(given)} both give the "
+                                       "report's period; give either period or from and till")
+        if period not in PERIODS:
+            raise ParamError("period", f"'{period}' is not accepted; use {', '.join(PERIODS)} "
+                                       "(or leave it out and give from and till)")
+        values["from_"], values["till"] = period_bounds(str(period), tz, now)
     start, end = today_bounds(tz, now)
     values.setdefault("from_", start)
     values.setdefault("till", end)
