@@ -5,7 +5,7 @@ or choice of names exists to show anything before that.
 """
 import streamlit as st
 
-from ui import sidebar, state
+from ui import losses, sidebar, state
 
 st.set_page_config(page_title="MOR Aggregates", page_icon=":material/analytics:", layout="wide")
 
@@ -20,6 +20,9 @@ if state.signed_in() is None:
 pages = [
     st.Page("app_pages/aggregates.py", title="Aggregates", icon=":material/table:", default=True),
     st.Page("app_pages/charts.py", title="Charts", icon=":material/bar_chart:"),
+    # Losses are money: hidden from an accountant without it, and refused if reached by its URL.
+    st.Page("app_pages/losses.py", title="Losses", icon=":material/trending_down:",
+            visibility="visible" if losses.sees_money() else "hidden"),
     st.Page("app_pages/data_source.py", title="Data source", icon=":material/database:"),
     st.Page("app_pages/about.py", title="About", icon=":material/help:"),
 ]
