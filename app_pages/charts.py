@@ -46,7 +46,9 @@ with shares:
 with series:
     options = [m for m in charts.SERIES_METRICS if m in report.metric_columns]
     metric = st.selectbox("Metric", options, format_func=report.label, key="series_metric")
-    show(charts.time_series(report, metric),
+    overlay = bool(report.compare) and st.toggle("Overlay the previous period", value=True,
+                                                 key="series_previous")
+    show(charts.time_series(report, metric, previous=overlay),
          "ASR and ACD are recomputed from the summed calls and durations of each period.", "series")
 with heat:
     options = [m for m in ("total_calls", "answered_calls", "duration", "asr") if m in report.metric_columns]

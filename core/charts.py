@@ -7,12 +7,15 @@ ticks, legends and hover text); the data returned keeps them as they are.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
 from .escaping import plotly_text
 from .groupings import GROUPINGS
+from .periods import to_wall_clock
 from .report import ADDITIVE, Report, derive
 
 # Dimensions a chart can break a report down by: every grouping with a label, by its label
@@ -83,25 +86,66 @@ def share(report: Report, dimension: str, metric: str):
     return fig, data.sort_values(metric, ascending=False).reset_index(drop=True)
 
 
-def time_series(report: Report, metric: str):
+def _times(data: pd.DataFrame, time_keys: list[str]) -> pd.Series:
+    if time_keys == ["day", "hour"]:
+        return pd.to_datetime(data["day"]) + pd.to_timedelta(data["hour"], unit="h")
+    if time_keys == ["day"]:
+        return pd.to_datetime(data["day"])
+    return data["hour"]
+
+
+def _days(from_: int, till: int, report: Report) -> tuple[pd.Timestamp, pd.Timestamp]:
+    tz = report.timezone or "UTC"
+    return (pd.Timestamp(to_wall_clock(from_, tz).date()), pd.Timestamp(to_wall_clock(till, tz).date()))
+
+
+def _previous_rows(report: Report, time_keys: list[str]) -> tuple[Report, Report]:
+    """A compared report's rows split into each period's, the previous one under the plain
+    names. With days as keys, both periods' days are rows of the union: each keeps its own."""
+    additive = [c for c in ADDITIVE if f"prev_{c}" in report.rows]
+    now = report.rows[time_keys + additive]
+    before = report.rows[time_keys + [f"prev_{c}" for c in additive]].rename(
+        columns={f"prev_{c}": c for c in additive})
+    if "day" in time_keys:
+        day = pd.to_datetime(report.rows["day"])
+        first, last = _days(report.from_, report.till, report)
+        prev_first, prev_last = _days(report.prev_from, report.prev_till, report)
+        now = now[(day >= first) & (day <= last)]
+        before = before[(day >= prev_first) & (day <= prev_last)]
+    return (replace(report, rows=now.reset_index(drop=True)),
+            replace(report, rows=before.reset_index(drop=True)))
+
+
+def time_series(report: Report, metric: str, *, previous: bool = False):
+    """The metric over time; with `previous` and a compared report, the other period as a
+    dashed line over the same times (its days moved forward by the periods' distance)."""
     time_keys = [k for k in ("day", "hour") if k in report.key_columns]
     if not time_keys:
         return None, "Group by day or by hour to see a time series."
     if metric not in report.rows and metric != "profit":
         return None, f"This report has no {report.label(metric)} column."
+    before = None
+    if report.compare:
+        report, earlier = _previous_rows(report, time_keys)
+        before = rollup(earlier, time_keys) if previous else None
     data = rollup(report, time_keys)
     if metric not in data:
         return None, "Turn on profit_show to chart profit."
-    if time_keys == ["day", "hour"]:
-        data["time"] = pd.to_datetime(data["day"]) + pd.to_timedelta(data["hour"], unit="h")
-    elif time_keys == ["day"]:
-        data["time"] = pd.to_datetime(data["day"])
-    else:
-        data["time"] = data["hour"]
+    data["time"] = _times(data, time_keys)
     data = data.sort_values("time")[time_keys + [metric]].assign(time=data["time"])
     fig = px.line(data, x="time", y=metric, markers=True,
                   labels={metric: report.label(metric), "time": " / ".join(time_keys).capitalize()},
                   title=f"{report.label(metric)} by {' and '.join(time_keys)}")
+    if before is not None and metric in before:
+        before["time"] = _times(before, time_keys)
+        if "day" in time_keys:
+            before["time"] += _days(report.from_, report.till, report)[0] - \
+                _days(report.prev_from, report.prev_till, report)[0]
+        before = before.sort_values("time")
+        fig.add_trace(go.Scatter(x=before["time"], y=before[metric], mode="lines+markers",
+                                 name="Previous period", line={"dash": "dash"}))
+        data = data.merge(before[["time", metric]].rename(columns={metric: f"prev_{metric}"}),
+                          on="time", how="outer").sort_values("time")
     return fig, data.drop(columns=["time"]).reset_index(drop=True)
 
 

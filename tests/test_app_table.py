@@ -8,10 +8,13 @@ calls 4, 30, 31).
 """
 from __future__ import annotations
 
+import base64
 import csv
 import gc
 import io
+import json
 
+import numpy as np
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
@@ -196,3 +199,24 @@ def test_compare_from_the_sidebar_shows_deltas_and_movers_and_keeps_the_url():
     again = open_app(link)
     assert again.session_state["report_params"].compare == "previous"
     assert again.sidebar.selectbox(key="w_compare").value == "previous"
+
+
+def test_the_time_series_overlays_the_previous_period():
+    # By day, 2024-03-15 compared with the 14th: 27 calls now, 1 (call 16) the day before,
+    # drawn over the 15th.
+    at = open_app({**DAY, "group_by_day": "1", "compare": "previous"}, page="app_pages/charts.py")
+    clean(at)
+    [chart] = [c for c in at.get("plotly_chart") if c.proto.id and "chart_series" in c.proto.id]
+    figure = json.loads(chart.proto.spec)
+    lines = {trace.get("name") or "now": (_values(trace["x"]), _values(trace["y"]))
+             for trace in figure["data"]}
+    assert lines["now"][1] == [27]
+    assert lines["Previous period"][1] == [1]
+    assert lines["Previous period"][0] == lines["now"][0]
+
+
+def _values(array) -> list:
+    """A plotly array as a list: plain, or typed ({"dtype", "bdata"} in base64)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
