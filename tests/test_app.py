@@ -128,7 +128,7 @@ def test_aggregates_page_shows_the_fixture_day():
     assert t["billed_terminator"] == pytest.approx(9.95)
     assert [m.value for m in at.metric][:2] == ["27", "74.07 %"]
     assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download JSON",
-                                                                  "Download XML"]
+                                                                  "Download XML", "Download XLSX"]
 
 
 def test_charts_page_draws_every_tab():

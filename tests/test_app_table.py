@@ -15,6 +15,7 @@ import io
 import json
 
 import numpy as np
+import openpyxl
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
@@ -48,17 +49,22 @@ def shown(at) -> list[str]:
 
 
 def download(at, label: str) -> str:
-    """The text a download button carries (stored, or produced on click), from AppTest's media store."""
+    """The text a download button carries."""
+    return download_bytes(at, label).decode()
+
+
+def download_bytes(at, label: str) -> bytes:
+    """What a download button carries (stored, or produced on click), from AppTest's media store."""
     [button] = [b for b in at.get("download_button") if b.proto.label == label]
     file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
     for manager in (o for o in gc.get_objects() if isinstance(o, MediaFileManager)):
         stored = manager._storage._files_by_id.get(file_id)
         if stored is not None:
-            return bytes(stored.content).decode()
+            return bytes(stored.content)
         deferred = manager._deferred_callables.get(file_id)
         if deferred is not None:
             data = deferred["callable"]() if isinstance(deferred, dict) else deferred[0]()
-            return data if isinstance(data, str) else bytes(data).decode()
+            return data.encode() if isinstance(data, str) else bytes(data)
     raise AssertionError(f"no stored file for {label}")
 
 
@@ -111,6 +117,18 @@ def test_downloads_carry_every_column_unless_asked_as_shown():
     assert as_shown[0] == ["originator", "total_calls"]
     john = [r for r in as_shown if r[1] == "8"]   # originator 2's eight calls
     assert john and john[0][0] == "John Smith"
+
+
+def test_xlsx_download_as_shown_holds_numbers():
+    at = open_app(BY_USER)
+    choose_columns(at, ["total_calls"])
+    at.radio(key="download_columns").set_value("As shown")
+    clean(at.run())
+    sheet = openpyxl.load_workbook(io.BytesIO(download_bytes(at, "Download XLSX"))).active
+    cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    john = [row for row in cells if row and row[0] == "John Smith"]
+    assert john and john[0][1] == 8 and isinstance(john[0][1], int)   # a number, not text
+    assert all(len([c for c in row if c is not None]) <= 2 for row in cells if row and row[0] == "John Smith")
 
 
 # --- drill-down ------------------------------------------------------------------------------
