@@ -1,4 +1,4 @@
-"""Command line: `python -m core report|losses|demo|serve|sync …`.
+"""Command line: `python -m core report|losses|demo|serve|sync|saved|alerts …`.
 
 Every command is declared here. A command's own modules are imported as soon as it is
 chosen, before even its --help, so a broken module is one clear error, never a command that
@@ -814,6 +814,9 @@ def build_parser() -> Parser:
                            "to switch sources)")
     sync.add_argument("--quiet", action="store_true", help="no progress bar")
     sync.set_defaults(func=cmd_sync)
+
+    from .cli_delivery import add_commands   # saved, alerts: delivery from cron (issue 14)
+    add_commands(sub, shared)
     return parser
 
 

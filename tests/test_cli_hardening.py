@@ -21,7 +21,7 @@ from core.cli import EXIT_INPUT, EXIT_INTERRUPTED, FORMATS, build_parser, main
 from tests.fixture_small import TABLES
 from tests.test_cli import PERIOD, ROOT, one_line_error, runner
 
-COMMANDS = ("report", "losses", "demo", "serve", "sync")
+COMMANDS = ("report", "losses", "demo", "serve", "sync", "saved", "alerts")
 
 
 @pytest.fixture
