@@ -12,16 +12,21 @@ is the same object on every engine.
   data-skipping indexes on the other filtered columns; the lookups ordered by their key.
 - chDB runs one data directory per process: the engine for a `chdb:///PATH` URL is made once
   per process and shared (`shared_engine`); a second, different directory is refused.
+  One directory holds several ClickHouse databases: `chdb:///PATH?database=NAME` reads and
+  writes the database NAME in it (`USE` on every connection), `default` otherwise. The tests
+  use one directory per test process and a fresh database per test, which costs a few
+  milliseconds where a fresh directory costs a second.
 - Arrow tables are written in one stream (`insert_arrow`), with no Python loop per row.
 """
 from __future__ import annotations
 
 import io
+import re
 import threading
 
 import pyarrow as pa
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Numeric, String, Table, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Numeric, String, Table, create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -73,43 +78,108 @@ def table_engine(table: Table) -> str:
     return f"ENGINE = MergeTree\nORDER BY ({keys})"
 
 
+def _skip_index(index, preparer) -> str:
+    """A declared index as a ClickHouse data-skipping index (granules of 4 x 8192 rows)."""
+    kind = SKIP_INDEX_TYPES.get(index.name, "minmax")
+    exprs = ", ".join(preparer.quote(c.name) for c in index.columns)
+    return f"INDEX {preparer.quote(index.name)} ({exprs}) TYPE {kind} GRANULARITY 4"
+
+
 @compiles(CreateTable, "chdb")
 @compiles(CreateTable, "clickhousedb")
 def _create_table(element, compiler, **kw):
+    """The table with its skipping indexes inline: an ALTER per index after the CREATE is a
+    mutation each, which made a small database cost a third more to create."""
     table = element.element
-    columns = ",\n\t".join(f"{compiler.preparer.quote(c.name)} {column_type(c)}" for c in table.columns)
+    items = [f"{compiler.preparer.quote(c.name)} {column_type(c)}" for c in table.columns]
+    items += [_skip_index(i, compiler.preparer) for i in sorted(table.indexes, key=lambda i: i.name)]
     name = compiler.preparer.format_table(table)
-    return f"\nCREATE TABLE {name} (\n\t{columns}\n)\n{table_engine(table)}\n\n"
+    return f"\nCREATE TABLE {name} (\n\t" + ",\n\t".join(items) + f"\n)\n{table_engine(table)}\n\n"
 
 
 @compiles(CreateIndex, "chdb")
 @compiles(CreateIndex, "clickhousedb")
 def _create_index(element, compiler, **kw):
+    """An index on its own (never emitted by create_all, see `_outside_clickhouse`)."""
     index = element.element
-    kind = SKIP_INDEX_TYPES.get(index.name, "minmax")
-    exprs = ", ".join(compiler.preparer.quote(c.name) for c in index.columns)
-    return (f"ALTER TABLE {compiler.preparer.format_table(index.table)} ADD INDEX IF NOT EXISTS "
-            f"{compiler.preparer.quote(index.name)} ({exprs}) TYPE {kind} GRANULARITY 4")
+    return (f"ALTER TABLE {compiler.preparer.format_table(index.table)} ADD "
+            + _skip_index(index, compiler.preparer).replace("INDEX", "INDEX IF NOT EXISTS", 1))
+
+
+def _outside_clickhouse(ddl, target, bind, dialect=None, **kw) -> bool:
+    return getattr(dialect, "name", None) not in DIALECTS
+
+
+def _indexes_inline() -> None:
+    """create_all emits no CREATE INDEX on ClickHouse: CREATE TABLE already holds them."""
+    from .schema import metadata
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            if index._ddl_if is None:
+                index.ddl_if(callable_=_outside_clickhouse)
+
+
+_indexes_inline()
 
 
 # --- engines ---------------------------------------------------------------------------
 
-def _set_session(dbapi_connection, connection_record):
-    cursor = dbapi_connection.cursor()
-    try:
-        for name, value in SESSION_SETTINGS.items():
-            literal = value if isinstance(value, int) else "'" + value + "'"
-            cursor.execute(f"SET {name} = {literal}")
-    finally:
-        cursor.close()
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
-def configure(engine: Engine) -> Engine:
-    """The session settings on every connection of a chDB engine (a server takes them
-    through `connect_args`, see `connect_args`)."""
+class BadChdbUrl(ValueError):
+    """A chdb:/// URL whose database option is not a plain ClickHouse database name."""
+
+
+def chdb_parts(url: str | URL) -> tuple[URL, str | None]:
+    """(the URL chdb-sqlalchemy takes, the database) of `chdb:///PATH[?database=NAME]`.
+
+    chdb-sqlalchemy knows no database option; ours is taken off the URL and chosen on each
+    connection instead. The name is checked here, since it goes into `USE` as it is."""
+    parsed = make_url(url)
+    database = parsed.query.get("database")
+    if database is None:
+        return parsed, None
+    if not isinstance(database, str) or not DATABASE_NAME.fullmatch(database):
+        raise BadChdbUrl(f"{database!r} is not a database name; chdb:///PATH?database=NAME takes "
+                         "letters, digits and '_' (64 at most), not starting with a digit")
+    return parsed.difference_update_query(["database"]), database
+
+
+def _session(database: str | None, create_database: bool):
+    def set_session(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        try:
+            for name, value in SESSION_SETTINGS.items():
+                literal = value if isinstance(value, int) else "'" + value + "'"
+                cursor.execute(f"SET {name} = {literal}")
+            if database is not None:
+                if create_database:
+                    cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+                cursor.execute(f"USE `{database}`")
+        finally:
+            cursor.close()
+    return set_session
+
+
+def configure(engine: Engine, database: str | None = None, create_database: bool = False) -> Engine:
+    """The session settings (and the database of a chdb:///PATH?database=NAME URL) on every
+    connection of a chDB engine (a server takes them through `connect_args`)."""
     if engine.dialect.name == "chdb":
-        event.listen(engine, "connect", _set_session)
+        event.listen(engine, "connect", _session(database, create_database))
     return engine
+
+
+def create(url: str | URL, *, create_database: bool = False, **kwargs) -> Engine:
+    """`create_engine` for any of our URLs, configured for ClickHouse when it is one;
+    `create_database` makes a chDB URL's database when missing (a copy, a demo, a test)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "chdb":
+        parsed, database = chdb_parts(parsed)
+        return configure(create_engine(parsed, **kwargs), database, create_database)
+    if parsed.get_backend_name() == "clickhousedb":
+        kwargs.setdefault("connect_args", connect_args("clickhousedb"))
+    return configure(create_engine(parsed, **kwargs))
 
 
 def connect_args(backend: str) -> dict:
@@ -125,8 +195,9 @@ class ChdbDirectoryInUse(RuntimeError):
     """A second chDB data directory in one process (chDB runs one per process)."""
 
 
-def shared_engine(path: str, create) -> Engine:
-    """The process's one engine on the chDB directory `path`, made by `create()` on first use.
+def shared_engine(path: str, make) -> Engine:
+    """The process's one engine on the chDB URL `path` (a directory, and the database in
+    it), made by `make()` (a configured engine, see `create`) on first use.
 
     chDB embeds one ClickHouse server per process, bound to one data directory: every
     connection of the process must name that directory. The engine holds no connection
@@ -135,7 +206,7 @@ def shared_engine(path: str, create) -> Engine:
     with _shared_lock:
         engine = _shared.get(path)
         if engine is None:
-            engine = _shared[path] = configure(create())
+            engine = _shared[path] = make()
         return engine
 
 

@@ -113,4 +113,4 @@ def make_db(_db_factory):
 @pytest.fixture
 def db_url_factory(_db_factory):
     """db_url_factory(tables) -> (Engine, url string with credentials) for CLI tests."""
-    return _db_factory.build
+    return _db_factory.build_for_url

@@ -10,13 +10,20 @@ Each call builds a FRESH database with core.schema.metadata.create_all, inserts 
 (missing columns take the schema defaults; DATETIME values may be `datetime` or
 'YYYY-MM-DD HH:MM:SS' text) with a writer account, and returns an Engine for the code under
 test. On MariaDB that engine uses a SELECT-only account, as against a real MOR server.
-On chDB each database is a fresh data directory; chDB runs one directory per process, so
-every engine here holds no connection between uses (NullPool). The "clickhouse" kind runs on
-the server named by $MOR_TEST_CLICKHOUSE_URL (a fresh database on it per call), else skips.
+On chDB each database is a fresh ClickHouse database (`chdb:///DIR?database=NAME`) in one
+data directory per test process (a fresh directory costs about a second, a database a few
+milliseconds), dropped after the test; chDB runs one directory per process, so every engine
+here holds no connection between uses (NullPool) and a subprocess (CLI tests) can open it.
+The "clickhouse" kind runs on the server named by $MOR_TEST_CLICKHOUSE_URL (a fresh
+database on it per call), else skips.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -89,14 +96,30 @@ def insert_rows(conn, tables: Mapping[str, Rows]) -> None:
         for r in prepared.get(table.name, ()):
             groups.setdefault(tuple(sorted(r)), []).append(r)
         for group in groups.values():
-            conn.execute(table.insert(), group)
+            if clickhouse.is_clickhouse(conn):      # one INSERT of all rows, not one per row
+                conn.execute(table.insert().values(group))
+            else:
+                conn.execute(table.insert(), group)
 
 
 def populate(engine: Engine, tables: Mapping[str, Rows]) -> None:
-    """create_all on a FRESH database, then insert the rows."""
-    metadata.create_all(engine, checkfirst=False)
+    """create_all on a FRESH database, then insert the rows (one connection: on chDB each
+    new connection restarts its embedded server)."""
     with engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=False)
         insert_rows(conn, tables)
+
+
+_chdb_dir: str | None = None
+
+
+def chdb_directory() -> str:
+    """This test process's one chDB data directory (removed when the process ends)."""
+    global _chdb_dir
+    if _chdb_dir is None:
+        _chdb_dir = tempfile.mkdtemp(prefix="mor_test_chdb_")
+        atexit.register(shutil.rmtree, _chdb_dir, True)
+    return _chdb_dir
 
 
 class DatabaseFactory:
@@ -115,6 +138,8 @@ class DatabaseFactory:
         self._engines: list[Engine] = []
         self._databases: list[str] = []
         self._count = 0
+        self._keep = None           # chDB: the held connection (see `_hold`)
+        self._url_given = False
 
     def _new_database(self) -> tuple[str, str, dict, dict]:
         """(writer URL, URL for the code under test, connect_args, extra create_engine kwargs
@@ -129,7 +154,9 @@ class DatabaseFactory:
             # tests) or an engine the code builds itself from the URL can open it too.
             return url, url, {}, {"poolclass": NullPool}
         if self.kind == "chdb":
-            url = f"chdb:///{self.tmp_dir / f'mor_{self._count}.chdb'}"
+            name = f"mor_{self._count}_{uuid.uuid4().hex[:12]}"
+            self._databases.append(name)
+            url = f"chdb:///{chdb_directory()}?database={name}"
             return url, url, {}, {"poolclass": NullPool}
         if self.kind == "clickhouse":
             url = self._clickhouse_database()
@@ -153,16 +180,41 @@ class DatabaseFactory:
         self._databases.append(name)
         return base.set(database=name).render_as_string(hide_password=False)
 
+    def _hold(self, held: bool) -> None:
+        """On chDB, keep (or stop keeping) one connection open on the process's directory.
+
+        chDB starts its embedded server on a process's first open connection and stops it
+        on the last close: without a held connection every connection of a test pays that
+        start (~0.1 s). A held connection also keeps the directory from another process, so
+        it is held only while the test has handed out no URL (`build_for_url`), and never
+        past the test."""
+        if self.kind != "chdb":
+            return
+        if held and self._keep is None:
+            import chdb.dbapi
+            self._keep = chdb.dbapi.connect(path=chdb_directory())
+        elif not held and self._keep is not None:
+            self._keep.close()
+            self._keep = None
+
+    def build_for_url(self, tables: Mapping[str, Rows] | None = None) -> tuple[Engine, str]:
+        """`build`, for a test that gives the URL to another process (a CLI test)."""
+        self._url_given = True
+        self._hold(False)
+        return self.build(tables)
+
     def build(self, tables: Mapping[str, Rows] | None = None) -> tuple[Engine, str]:
         tables = prepare_rows(tables)  # fail on a typo before creating anything
+        if not self._url_given:
+            self._hold(True)
         writer_url, url, connect_args, kwargs = self._new_database()
-        writer = clickhouse.configure(create_engine(writer_url, poolclass=NullPool,
-                                                    connect_args=connect_args))
+        writer = clickhouse.create(writer_url, create_database=True, poolclass=NullPool,
+                                   connect_args=connect_args)
         try:
             populate(writer, tables)
         finally:
             writer.dispose()
-        engine = clickhouse.configure(create_engine(url, connect_args=connect_args, **kwargs))
+        engine = clickhouse.create(url, connect_args=connect_args, **kwargs)
         self._engines.append(engine)
         return engine, url
 
@@ -173,15 +225,32 @@ class DatabaseFactory:
         for engine in self._engines:
             engine.dispose()
         self._engines.clear()
+        try:
+            self._drop_databases()
+        finally:
+            self._hold(False)
+
+    def _drop_databases(self) -> None:
         for name in self._databases:
             try:
                 if self.kind == "clickhouse":
                     self._drop_clickhouse(name)
+                elif self.kind == "chdb":
+                    self._drop_chdb(name)
                 else:
                     self.mariadb.drop_database(name)
             except Exception:  # the whole server is thrown away at session end anyway
                 pass
         self._databases.clear()
+
+    def _drop_chdb(self, name: str) -> None:
+        from sqlalchemy import text
+        admin = clickhouse.create(f"chdb:///{chdb_directory()}", poolclass=NullPool)
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} SYNC"))
+        finally:
+            admin.dispose()
 
     def _drop_clickhouse(self, name: str) -> None:
         from sqlalchemy import make_url, text

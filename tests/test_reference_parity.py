@@ -272,7 +272,7 @@ def compare(tables, params, expected, expected_error, actual, actual_error):
     assert not wrong, f"{context}\ntotals (actual, expected) {wrong}"
 
 
-EXAMPLES = {"sqlite": 40, "duckdb": 30, "mariadb": 40}
+EXAMPLES = {"sqlite": 40, "duckdb": 30, "mariadb": 40, "chdb": 30, "clickhouse": 30}
 REQUESTS_PER_DATABASE = 4
 
 

@@ -193,8 +193,7 @@ def _engine(u) -> sa.engine.Engine:
     """An engine writing the demo; on ClickHouse with its session settings (core/clickhouse.py),
     on MySQL/MariaDB never sending the server a local file (core.sources.db)."""
     from ..sources.db import refuse_local_files
-    return refuse_local_files(clickhouse.configure(sa.create_engine(
-        u, poolclass=NullPool, connect_args=clickhouse.connect_args(u.get_backend_name()))))
+    return refuse_local_files(clickhouse.create(u, create_database=True, poolclass=NullPool))
 
 
 def _check_existing(conn, replace: bool) -> None:

@@ -57,7 +57,7 @@ URL_OPTIONS = {
               "ssl_disabled"),
     "sqlite": ("mode", "uri", "immutable"),   # always opened read-only; mode may only say so
     "duckdb": ("memory_limit", "threads"),
-    "chdb": (),
+    "chdb": ("database",),      # a ClickHouse database in the directory (core/clickhouse.py)
     "clickhousedb": ("secure", "verify", "connect_timeout", "send_receive_timeout", "compress"),
 }
 URL_OPTIONS["mariadb"] = URL_OPTIONS["mysql"]
@@ -180,8 +180,13 @@ def _chdb_engine(parsed: URL) -> Engine:
                                 hint="build one with `python -m core sync --to chdb:///PATH` or "
                                      "`python -m core demo --db chdb:///PATH`")
     try:
-        return clickhouse.shared_engine(str(path), lambda: create_engine(f"chdb:///{path}",
-                                                                          poolclass=NullPool))
+        url = URL.create("chdb", database=str(path), query=dict(parsed.query))
+        clickhouse.chdb_parts(url)
+    except clickhouse.BadChdbUrl as exc:
+        raise SourceUnavailable(str(exc), hint="use chdb:///path/to/copy.chdb?database=mor") from None
+    try:
+        key = url.render_as_string()
+        return clickhouse.shared_engine(key, lambda: clickhouse.create(url, poolclass=NullPool))
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceUnavailable(f"no driver for chdb: {exc}",
                                 hint="pip install chdb chdb-sqlalchemy") from None
