@@ -23,8 +23,8 @@ ABOUT = {
     MOR_API: "A MOR server's `aggregate_get` API (MOR X18 or later). Its secret goes to this server only. "
              "The API cannot list names, so the sidebar asks for ids.",
     CLICKHOUSE: "A ClickHouse copy of a MOR database made by `python -m core sync --to`, in a ClickHouse "
-                "server or in chDB (in this process: one data directory at a time, so a sync waits "
-                "until no report reads it); for billions of calls.",
+                "server or in chDB (in-process: a sync and the app take turns on its data directory); "
+                "see docs/scaling.md for going past one machine.",
 }
 RULES = {"disposition": "disposition is ANSWERED (MOR's SQL report)",
          "hangupcause": "hangup cause is 16, normal clearing (MOR's Elasticsearch report)"}

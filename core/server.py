@@ -102,10 +102,17 @@ def authenticate(conn, values: dict[str, str], method: str) -> None:
 
 def read_only(engine: Engine) -> Engine:
     """Make every new connection refuse writes, where the engine has a switch for it
-    (SQLite, MySQL/MariaDB); on DuckDB the SELECT-only code is the guard."""
+    (SQLite, MySQL/MariaDB, ClickHouse: readonly = 2 still lets the session choose its
+    settings); on DuckDB the SELECT-only code is the guard."""
+    if engine.url.get_backend_name() == "clickhousedb":     # stateless HTTP: a client setting
+        @event.listens_for(engine, "connect")
+        def _refuse_writes_on_clickhouse(dbapi_connection, _record):
+            dbapi_connection.client.set_client_setting("readonly", "2")
+        return engine
     statement = {"sqlite": "PRAGMA query_only = ON",
                  "mysql": "SET SESSION TRANSACTION READ ONLY",
-                 "mariadb": "SET SESSION TRANSACTION READ ONLY"}.get(engine.url.get_backend_name())
+                 "mariadb": "SET SESSION TRANSACTION READ ONLY",
+                 "chdb": "SET readonly = 2"}.get(engine.url.get_backend_name())
     if statement:
         @event.listens_for(engine, "connect")
         def _refuse_writes(dbapi_connection, _record):

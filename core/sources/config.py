@@ -10,9 +10,13 @@ is the operator's:
 - `analytics`: `[connections.analytics]` `url`, else $MOR_COPY_URL, else
   duckdb:///data/mor.duckdb when that file exists.
 - `mor_api`: `[mor_api]` base, username, secret (else $MOR_API_SECRET), use_get, ca_bundle.
+- `clickhouse`: `[connections.clickhouse]` `url`, else $MOR_CLICKHOUSE_URL: a copy made by
+  `python -m core sync --to` in a ClickHouse server (clickhousedb://user@host:8123/db, the
+  password from $MOR_DB_PASSWORD) or in chDB (chdb:///PATH[?database=NAME]; one data
+  directory per process, so the app and a sync take turns on it).
 
 People sign in against one of them (`sign_in_source`): $MOR_SOURCE or `[app] source`, else
-the first configured of mor, analytics, mor_api, else the demo.
+the first configured of mor, analytics, mor_api, clickhouse, else the demo.
 
 The API secret is bound to its base: a SourceConfig re-pointed at another base (e.g. with
 `dataclasses.replace`) drops the secret, so a configured secret only ever goes to the
@@ -30,6 +34,7 @@ from ..errors import SourceUnavailable
 from ..params import ParamError
 
 DEMO, MOR, ANALYTICS, MOR_API = "demo", "mor", "analytics", "mor_api"
+CLICKHOUSE = "clickhouse"
 SECRETS_FILE = ".streamlit/secrets.toml"
 DEFAULT_DEMO_PATH = "data/demo.sqlite"
 DEFAULT_COPY_PATH = "data/mor.duckdb"
@@ -197,6 +202,25 @@ def _analytics_url(secrets: Mapping, environ: Mapping, copy_path: Path) -> tuple
     return None
 
 
+def _clickhouse_url(secrets: Mapping, environ: Mapping) -> tuple[str, str] | None:
+    """The ClickHouse copy's URL and where it was configured; a URL of another engine is an
+    error naming its section, since the other engines have sections of their own."""
+    conf = _section(secrets, "connections", "clickhouse")
+    where, url = f"[connections.clickhouse] in {SECRETS_FILE}", ""
+    if conf:
+        url = _text(conf, "url", where)
+    label = "[connections.clickhouse]"
+    if not url and environ.get("MOR_CLICKHOUSE_URL"):
+        where = label = "$MOR_CLICKHOUSE_URL"
+        url = environ["MOR_CLICKHOUSE_URL"].strip()
+    if not url:
+        return None
+    if url.split(":", 1)[0].split("+", 1)[0] not in ("chdb", "clickhousedb"):
+        raise SourceConfigError(f"{where}: the url is not a ClickHouse one",
+                                hint="use clickhousedb://user@host:8123/database or chdb:///path/to/copy.chdb")
+    return _database_url(url, where), label
+
+
 def _flag(section: Mapping, key: str, where: str) -> bool:
     value = section.get(key, False)
     if isinstance(value, bool):
@@ -248,19 +272,22 @@ def configured_sources(secrets: Mapping, environ: Mapping = os.environ,
     api = _api(secrets, environ)
     if api:
         out[MOR_API] = api
+    ch = _clickhouse_url(secrets, environ)
+    if ch:
+        out[CLICKHOUSE] = SourceConfig(name=CLICKHOUSE, title=f"ClickHouse copy ({ch[1]})", url=ch[0])
     return out
 
 
-SIGN_IN_ORDER = (MOR, ANALYTICS, MOR_API)   # the default when none is named
+SIGN_IN_ORDER = (MOR, ANALYTICS, MOR_API, CLICKHOUSE)   # the default when none is named
 
 
 def sign_in_source(sources: Mapping[str, SourceConfig], secrets: Mapping,
                    environ: Mapping = os.environ) -> str:
     """The name of the source people sign in against: $MOR_SOURCE (it wins, as for the
-    report rules) or `[app] source`, else the first configured of mor, analytics, mor_api,
+    report rules) or `[app] source`, else the first configured of mor, analytics, mor_api, clickhouse,
     else the demo. A named source that is unknown or not configured is a SourceConfigError,
     never a quiet fall-back to the demo, whose passwords everyone knows."""
-    names = (DEMO, MOR, ANALYTICS, MOR_API)
+    names = (DEMO, MOR, ANALYTICS, MOR_API, CLICKHOUSE)
     where, chosen = "$MOR_SOURCE", (environ.get("MOR_SOURCE") or "").strip()
     if not chosen:
         app = _section(secrets, "app")
