@@ -84,7 +84,8 @@ def test_compare_columns(mor, capsys, tmp_path):
 
 def test_a_fired_row_is_the_row_of_the_json_export(mor, capsys, tmp_path):
     from core.cli import main
-    code, out, _ = alerts(capsys, tmp_path, rules('when = "total_calls > 5"'), "--db", mor, "--format", "json")
+    code, out, _ = alerts(capsys, tmp_path, rules('when = "total_calls > 5"'), "--db", mor,
+                          "--format", "json")
     assert code == 1
     code = main(["report", "--db", mor, "--format", "json", f"from={FROM}", f"till={TILL}",
                  "group_by_user=1", "profit_show=1"])
@@ -96,7 +97,8 @@ def test_a_fired_row_is_the_row_of_the_json_export(mor, capsys, tmp_path):
 def test_exit_codes(mor, capsys, tmp_path):
     code, out, err = alerts(capsys, tmp_path, rules('when = "total_calls > 100"'), "--db", mor)
     assert code == 0 and out == "" and "No rule fired" in err
-    code, out, _ = alerts(capsys, tmp_path, rules('when = "total_calls > 100"'), "--db", mor, "--format", "json")
+    code, out, _ = alerts(capsys, tmp_path, rules('when = "total_calls > 100"'), "--db", mor,
+                          "--format", "json")
     assert code == 0 and json.loads(out) == []
     code, out, _ = alerts(capsys, tmp_path, rules('when = "total_calls > 5"'), "--db", mor)
     assert code == 1 and "rule 'r0' (total_calls > 5): 2 row(s)" in out
@@ -124,10 +126,12 @@ def test_bad_rules_name_the_rule_and_what_is_wrong(body, message):
 
 def test_a_bad_parameter_is_named():
     text = '[[rule]]\nname = "daily"\nparams = { group_by_day = 2 }\nwhen = "asr < 50"\n'
-    with pytest.raises(RuleError, match="rule 'daily': parameter group_by_day: '2' is not accepted; use 0 or 1"):
+    with pytest.raises(RuleError, match="rule 'daily': parameter group_by_day: '2' is not accepted; "
+                                        "use 0 or 1"):
         parse_rules(text)
     with pytest.raises(RuleError, match="rule 'daily': parameter period: period=yesterday and from"):
-        parse_rules('[[rule]]\nname = "daily"\nparams = { period = "yesterday", "from" = 1 }\nwhen = "asr < 1"\n')
+        parse_rules('[[rule]]\nname = "daily"\nparams = { period = "yesterday", "from" = 1 }\n'
+                    'when = "asr < 1"\n')
     with pytest.raises(RuleError, match="the name is used twice"):
         parse_rules(rules('when = "asr < 1"') + '[[rule]]\nname = "r0"\nwhen = "asr < 1"\n')
 
