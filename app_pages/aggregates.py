@@ -26,7 +26,7 @@ with table_tab:
     toolbar = st.container(horizontal=True, vertical_alignment="center")
     with toolbar:
         shown = columns.chooser(report)
-    frame, selected = tables.show_rows(report, shown, selectable=True)
+    frame, selected = tables.show_rows(report, shown, selectable=True, key=drill.table_key())
     tables.show_totals(report, shown)
     st.caption("Totals (ASR, ACD, margin and markup recomputed from the sums, never averaged)")
     drill.drill_into(toolbar, frame, selected)

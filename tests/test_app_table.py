@@ -40,7 +40,7 @@ def app_env(monkeypatch, small_db):
 
 
 def table(at):
-    [found] = [d for d in at.dataframe if d.key == "aggregates_table"]
+    [found] = [d for d in at.dataframe if d.key and d.key.startswith("aggregates_table")]
     return found
 
 
@@ -137,7 +137,7 @@ def select(at, predicate):
     """Select the table's row for which predicate(row) holds, by its position in the data."""
     rows = table(at).value.reset_index(drop=True)
     [position] = [i for i, row in rows.iterrows() if predicate(row)]
-    at.session_state["aggregates_table"] = {"selection": {"rows": [position], "columns": []}}
+    at.session_state[table(at).key] = {"selection": {"rows": [position], "columns": []}}
     return clean(at.run())
 
 
@@ -154,6 +154,7 @@ def test_drill_into_originator_then_group_and_back():
     click(at, "Drill into")
     params = at.session_state["report_params"]
     assert (params.s_originator_id, params.groups) == (2, ("user", "dst_group"))
+    assert [b.disabled for b in at.button if b.label == "Drill into"] == [True]   # nothing selected yet
     rows = table(at).value
     assert sorted(zip(rows["dst_group"], rows["total_calls"], strict=True)) == [("Lithuania Fixed", 3),
                                                                   ("Lithuania Mobile", 5)]

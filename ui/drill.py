@@ -23,11 +23,18 @@ def _trail() -> Trail:
     return st.session_state.setdefault(TRAIL, Trail())
 
 
+def table_key() -> str:
+    """The table's key: a new one after each drill or step back, so that the browser forgets
+    the row selected in the report left (it would stay ticked in the next one)."""
+    return f"{TABLE}_{st.session_state.get('drill_moves', 0)}"
+
+
 def _apply(params: Params) -> None:
-    """Apply a report and show it in the sidebar's widgets; forget the table's selection."""
+    """Apply a report and show it in the sidebar's widgets, with a table selecting nothing."""
     state.set_params(params)
     st.session_state.update(form.widget_values(state.current_params(), state.settings().timezone))
-    st.session_state.pop(TABLE, None)
+    st.session_state.pop(table_key(), None)
+    st.session_state.drill_moves = st.session_state.get("drill_moves", 0) + 1
 
 
 def _drill(row: dict) -> None:

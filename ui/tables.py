@@ -66,7 +66,8 @@ def table_height(rows: int) -> int:
     return (min(rows, TABLE_ROWS) + 1) * ROW_PIXELS + 3
 
 
-def show_rows(report: Report, shown: list[str] | None = None, *, selectable: bool = False):
+def show_rows(report: Report, shown: list[str] | None = None, *, selectable: bool = False,
+              key: str = "aggregates_table"):
     """The rows, `shown` columns only (None: all); returns the frame the table was given and
     the selected positions in it (a row picked to drill into)."""
     frame = report.rows
@@ -75,7 +76,7 @@ def show_rows(report: Report, shown: list[str] | None = None, *, selectable: boo
                 "the downloads below carry every row.")
         frame = frame.head(MAX_BROWSER_ROWS)
     event = st.dataframe(styled(report, frame), column_config=column_config(report), hide_index=True,
-                         key="aggregates_table", column_order=shown, height=table_height(len(frame)),
+                         key=key, column_order=shown, height=table_height(len(frame)),
                          on_select="rerun" if selectable else "ignore", selection_mode="single-row")
     return frame, (list(event.selection.rows) if selectable else [])
 

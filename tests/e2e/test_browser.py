@@ -173,8 +173,9 @@ def test_group_by_and_filter_then_download_csv(server, page, small_db):
     expect(caption).to_contain_text("acting as respro")
     # His users' calls 25-28 in MOR's default grouping: Rita twice, Kowalski twice.
     expect(caption).to_contain_text("4 rows")
-    expect(header(page, 0)).to_have_text("Originator ID")
-    assert table_headers(page)[:2] == ["Originator ID", "Originator"]
+    # ID columns are hidden until asked for (issue 13): names first.
+    expect(header(page, 0)).to_have_text("Originator")
+    assert table_headers(page)[:2] == ["Originator", "Terminator"]
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(RUN_DIR / "browser_initial.png"))
 
