@@ -41,13 +41,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
-from sqlalchemy import Table, create_engine, func, insert, inspect, literal_column, select, update
+import pyarrow as pa
+from sqlalchemy import Table, func, insert, inspect, literal_column, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import table as table_clause
 
-from . import arrow, clickhouse
+from . import arrow, bulk, clickhouse
 from .errors import SourceUnavailable
 from .params import ParamError
 from .progress import Progress
@@ -69,6 +70,9 @@ from .schema import (
 
 BATCH_ROWS = 200_000   # rows per DuckDB transaction (and per source query)
 FETCH_ROWS = 20_000    # rows held in Python at once
+# A call as Arrow takes ~250 bytes, as Python objects ~2 kB: the bulk read (core/bulk.py)
+# holds this many times `fetch_rows` in the same memory, in fewer and larger inserts.
+ARROW_ROWS_PER_ROW = 5
 
 LOOKUP_TABLES = (users, devices, terminators, providers, destinationgroups, directions,
                  destinations, currencies, conflines)
@@ -145,11 +149,15 @@ def _utcnow() -> datetime:
 
 
 class ChdbDirectory(type(Path())):
-    """A copy that is a chDB data directory (core/clickhouse.py), not a DuckDB file."""
+    """A copy that is a chDB data directory (core/clickhouse.py), not a DuckDB file;
+    `database`: the ClickHouse database in it (chdb:///PATH?database=NAME), else None."""
+    database: str | None = None
 
 
 def _copy_url(path: Path) -> str:
-    return f"{'chdb' if isinstance(path, ChdbDirectory) else 'duckdb'}:///{path}"
+    if isinstance(path, ChdbDirectory):
+        return f"chdb:///{path}" + (f"?database={path.database}" if path.database else "")
+    return f"duckdb:///{path}"
 
 
 def _copy_path(target_url: str) -> Path:
@@ -165,7 +173,12 @@ def _copy_path(target_url: str) -> Path:
                                  "use duckdb:///path/to/copy.duckdb or chdb:///path/to/copy.chdb")
     path = Path(url.database).expanduser()
     if url.get_backend_name() == "chdb":
+        try:
+            database = clickhouse.chdb_parts(url)[1]
+        except clickhouse.BadChdbUrl as exc:
+            raise ParamError("--to", str(exc)) from None
         path = ChdbDirectory(path)
+        path.database = database
     if not path.resolve().parent.is_dir():
         raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
     return path
@@ -235,12 +248,31 @@ def _chunks(source: Engine, source_name: str, stmt, fetch_rows: int) -> Iterator
         yield from result.partitions(fetch_rows)
 
 
-def _insert_arrow(con, target: Table, rows: list) -> None:
-    """Rows read from the source, into the copy's table (through Arrow)."""
+def _call_chunks(source: Engine, source_name: str, stmt, fetch_rows: int) -> Iterator:
+    """The calls `stmt` selects: Arrow tables read in bulk from MySQL/MariaDB (core/bulk.py),
+    else rows streamed through the driver."""
+    if not bulk.available(source):
+        yield from _chunks(source, source_name, stmt, fetch_rows)
+        return
+    try:
+        yield from bulk.arrow_batches(source, stmt, fetch_rows * ARROW_ROWS_PER_ROW, calls)
+    except bulk.BulkReadError as exc:
+        raise SourceUnavailable(f"reading {source_name} failed: {exc}",
+                                hint="check the URL, that the server runs, and the account's "
+                                     "SELECT rights on MOR's tables") from None
+
+
+def _insert_arrow(con, target: Table, rows) -> None:
+    """Rows read from the source (tuples, or an Arrow table), into the copy's table."""
+    data = rows if isinstance(rows, pa.Table) else arrow.from_rows(target, rows)
     if hasattr(con, "register"):            # DuckDB's connection (or duckdb-engine's wrapper)
-        arrow.insert(con, target, arrow.from_rows(target, rows))
+        arrow.insert(con, target, data)
     else:
-        clickhouse.insert_arrow(con, target, arrow.from_rows(target, rows))
+        clickhouse.insert_arrow(con, target, data)
+
+
+def _last_id(chunk) -> int:
+    return int(chunk.column(0)[-1].as_py() if isinstance(chunk, pa.Table) else chunk[-1][0])
 
 
 def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
@@ -249,7 +281,7 @@ def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
     with contextlib.closing(chunks):
         for chunk in chunks:
             _insert_arrow(con, target, chunk)
-            n += len(chunk)
+            n += chunk.num_rows if isinstance(chunk, pa.Table) else len(chunk)
             if on_chunk is not None:
                 on_chunk(chunk)
     return n
@@ -259,7 +291,7 @@ def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
 def _open_copy(path: Path) -> Iterator[Connection]:
     """The copy, opened once for the whole run; its failures come out as SourceUnavailable,
     and DuckDB's 'Query interrupted' (how it reports Ctrl-C) as the KeyboardInterrupt it is."""
-    engine = clickhouse.configure(create_engine(_copy_url(path), poolclass=NullPool))
+    engine = clickhouse.create(_copy_url(path), create_database=True, poolclass=NullPool)
     try:
         try:
             conn = engine.connect()
@@ -375,12 +407,12 @@ def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
         seen = {"last": last_id}
 
         def advance(chunk, seen=seen):
-            seen["last"] = int(chunk[-1][0])
+            seen["last"] = _last_id(chunk)
             if progress is not None:
                 progress.update(seen["last"] - start_id)
 
         with conn.begin():
-            n = _copy_rows(raw, calls, _chunks(source, source_name, stmt, fetch_rows), advance)
+            n = _copy_rows(raw, calls, _call_chunks(source, source_name, stmt, fetch_rows), advance)
             if n == 0:      # the source no longer has the ids up to `top`: nothing is missing
                 _save_state(conn, complete=True)
                 break
