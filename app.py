@@ -5,7 +5,7 @@ or choice of names exists to show anything before that.
 """
 import streamlit as st
 
-from ui import losses, sidebar, state
+from ui import losses, saved, sidebar, state
 
 st.set_page_config(page_title="MOR Aggregates", page_icon=":material/analytics:", layout="wide")
 
@@ -23,6 +23,7 @@ pages = [
     # Losses are money: hidden from an accountant without it, and refused if reached by its URL.
     st.Page("app_pages/losses.py", title="Losses", icon=":material/trending_down:",
             visibility="visible" if losses.sees_money() else "hidden"),
+    st.Page("app_pages/saved.py", title="Saved reports", icon=":material/bookmarks:"),
     st.Page("app_pages/data_source.py", title="Data source", icon=":material/database:"),
     st.Page("app_pages/about.py", title="About", icon=":material/help:"),
 ]
@@ -30,5 +31,7 @@ page = st.navigation(pages)
 
 sidebar.load_from_url()
 sidebar.render()
+with st.sidebar:
+    saved.save_form(page)
 sidebar.sync_url()
 page.run()
