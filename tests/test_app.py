@@ -99,7 +99,7 @@ def test_every_page_opens_with_defaults(page):
     assert errors(at) == []
     assert [t.value for t in at.title] == [TITLES[page]]  # the page itself, under the shared sidebar
     params = applied(at)
-    assert params == Params(u="admin", from_=params.from_, till=params.till)
+    assert params == Params(u="admin", from_=params.from_, till=params.till, period="today")
     assert (params.from_, params.till) in (today, preset_bounds("Today", "UTC"))
     assert at.query_params == canonical_url(params)
     assert widget(at, "period").value == "Today"
@@ -335,6 +335,10 @@ def test_custom_period_within_a_day():
     assert totals(at)["total_calls"] == 3  # calls 1 (10:00), 2 (10:05) and 27 (10:30)
 
 
+PERIOD_OF = {"Today": "today", "Yesterday": "yesterday", "Last 7 days": "last_7_days",
+             "This month": "this_month", "Last month": "last_month"}
+
+
 @pytest.mark.parametrize("preset", ["Today", "Yesterday", "Last 7 days", "This month", "Last month"])
 def test_period_presets(preset):
     at = open_app(DAY)
@@ -344,7 +348,8 @@ def test_period_presets(preset):
     after = preset_bounds(preset, "UTC")
     params = applied(at)
     assert (params.from_, params.till) in (before, after)
-    assert at.query_params["from"] == str(params.from_)
+    # issue 14: a preset is a relative period, kept by name in the URL instead of from/till.
+    assert at.query_params["period"] == PERIOD_OF[preset] and "from" not in at.query_params
     assert widget(at, "period").value == preset
 
 
@@ -352,7 +357,7 @@ def test_reset_to_defaults():
     at = open_app({**DAY, "group_by_day": "1", "a_currency": "EUR", "a_src": "3706%"})
     click(at, "Reset to defaults")
     params = applied(at)
-    assert params == Params(u="admin", from_=params.from_, till=params.till)
+    assert params == Params(u="admin", from_=params.from_, till=params.till, period="today")
     assert widget(at, "period").value == "Today"
     assert widget(at, "group_by_day").value is False
     assert widget(at, "a_src").value == ""
@@ -436,7 +441,7 @@ def test_invalid_url_value_shows_an_error_and_the_defaults(query, named):
     [message] = errors(at)
     assert named in message and "defaults" in message
     params = applied(at)
-    assert params == Params(u="admin", from_=params.from_, till=params.till)
+    assert params == Params(u="admin", from_=params.from_, till=params.till, period="today")
     assert at.query_params == canonical_url(params)  # the address bar now holds the defaults
     assert widget(at, "group_by_day").value is False
     assert widget(at, "period").value == "Today"

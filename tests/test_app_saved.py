@@ -6,6 +6,7 @@ The app database is a tmp file per test ($MOR_APP_DB_URL), read back directly he
 """
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,37 @@ def test_a_corrupt_app_database_is_a_message_and_reports_still_run(monkeypatch, 
     at.switch_page("app_pages/aggregates.py")
     healthy(at.run())
     assert total_calls(at) == 27
+
+
+# --- relative periods in the sidebar, the URL and saved reports ---------------------------------
+
+def _yesterday_utc() -> tuple[int, int]:
+    day = datetime.now(timezone.utc).date() - timedelta(days=1)
+    start = int(datetime.combine(day, time(0, 0), tzinfo=timezone.utc).timestamp())
+    return start, start + 86_399
+
+
+def test_a_preset_is_kept_by_name_in_the_url_and_a_saved_yesterday_stays_yesterday(app_db_url):
+    before = _yesterday_utc()   # before and after: midnight may pass
+    at = open_app(DAY)
+    at.sidebar.selectbox(key="w_period").set_value("Yesterday")
+    [run] = [b for b in at.sidebar.button if b.label == "Run report"]
+    run.click()
+    healthy(at.run())
+    assert at.query_params["period"] == "yesterday"
+    assert "from" not in at.query_params and "till" not in at.query_params
+    assert (applied(at).from_, applied(at).till) in (before, _yesterday_utc())
+    save(at, "Yesterday's calls")
+    [report] = stored(app_db_url)
+    assert report.params == {"period": "yesterday"}      # the name, never the day it was saved
+
+    # A saved "yesterday" from long ago: opened now, it is today's yesterday.
+    AppDb(app_db_url).save("admin", "Old yesterday", {"period": "yesterday", "group_by_day": "1"})
+    [old] = [r for r in stored(app_db_url) if r.name == "Old yesterday"]
+    at = saved_page(open_app(DAY))
+    press(at, f"saved_open_{old.id}")
+    params = applied(at)
+    assert params.period == "yesterday" and params.group_by_day
+    assert (params.from_, params.till) in (before, _yesterday_utc())
+    assert at.query_params["period"] == "yesterday" and "from" not in at.query_params
+    assert at.sidebar.selectbox(key="w_period").value == "Yesterday"

@@ -92,7 +92,9 @@ def test_widget_values_of_every_field():
     assert values[key("a_src")] == "3706%" and values[key("a_dst")] == ""  # text inputs hold ""
     assert values[key("s_duration")] == 60 and values[key("answered_calls")] is None
     assert values[key("profit_show")] is True and values[key("use_real_billsec")] is False
-    assert values[key("period")] == "Today"  # NOW is 2024-03-15: that day is the preset
+    # Fixed from/till are Custom even on the day they equal "Today" (issue 14: a preset is a
+    # relative period, and these days stay these days tomorrow).
+    assert values[key("period")] == "Custom"
 
 
 # --- presets ---------------------------------------------------------------------------
@@ -226,3 +228,57 @@ def test_invalid_widgets_raise_param_error(state, param):
     with pytest.raises(ParamError) as info:
         form.params_from_widgets(state, UTC, NOW)
     assert info.value.param == param
+
+
+# --- relative periods (issue 14): a preset is kept by name ---------------------------------
+
+@pytest.mark.parametrize("title,period,now,first,last", [
+    ("Today", "today", datetime(2024, 3, 15, 12, 0), "2024-03-15", "2024-03-15"),
+    ("Yesterday", "yesterday", datetime(2024, 3, 1, 12, 0), "2024-02-29", "2024-02-29"),
+    ("This week", "this_week", datetime(2024, 3, 15, 12, 0), "2024-03-11", "2024-03-15"),  # a Friday
+    ("Last week", "last_week", datetime(2024, 3, 11, 12, 0), "2024-03-04", "2024-03-10"),  # a Monday
+    ("This month", "this_month", datetime(2024, 3, 15, 12, 0), "2024-03-01", "2024-03-15"),
+    ("Last month", "last_month", datetime(2024, 3, 15, 12, 0), "2024-02-01", "2024-02-29"),
+    ("Last 7 days", "last_7_days", datetime(2024, 3, 3, 12, 0), "2024-02-26", "2024-03-03"),
+    ("Last 30 days", "last_30_days", datetime(2024, 3, 15, 12, 0), "2024-02-15", "2024-03-15"),
+])
+def test_a_preset_is_a_relative_period(title, period, now, first, last):
+    now = now.replace(tzinfo=timezone.utc)
+    params = form.params_from_widgets({key("u"): "admin", key("period"): title}, UTC, now)
+    assert params.period == period
+    assert (params.from_, params.till) == _bounds(first, last, UTC)
+    assert params.to_pairs() == {"u": "admin", "period": period}   # the URL: no from/till
+    assert form.widget_values(params, UTC, now)[key("period")] == title
+
+
+@pytest.mark.parametrize("title,period,seconds", [("Last hour", "last_hour", 3600),
+                                                   ("Last 24 hours", "last_24_hours", 86_400)])
+def test_last_hour_and_last_24_hours(title, period, seconds):
+    # At 12:00:00 the whole seconds before the current one: 11:00:00-11:59:59 for the hour.
+    params = form.params_from_widgets({key("u"): "admin", key("period"): title}, UTC, NOW)
+    assert params.period == period
+    assert (params.from_, params.till) == (epoch("2024-03-15 11:59:59") - seconds + 1,
+                                           epoch("2024-03-15 11:59:59"))
+
+
+def test_every_relative_period_is_offered_then_custom():
+    assert form.PERIOD_CHOICES == ("Today", "Yesterday", "This week", "Last week", "This month",
+                                   "Last month", "Last 7 days", "Last 30 days", "Last hour",
+                                   "Last 24 hours", "Custom")
+
+
+def test_edited_dates_make_a_fixed_period():
+    previous = form.params_from_widgets({key("u"): "admin", key("period"): "Yesterday"}, UTC, NOW)
+    state = {**form.widget_values(previous, UTC, NOW), key("dates"): (date(2024, 3, 10), date(2024, 3, 12))}
+    params = form.params_from_widgets(state, UTC, NOW, previous=previous)
+    assert params.period is None
+    assert (params.from_, params.till) == _bounds("2024-03-10", "2024-03-12", UTC)
+    # Unedited, the applied "Yesterday" stays relative.
+    again = form.params_from_widgets(form.widget_values(previous, UTC, NOW), UTC, NOW, previous=previous)
+    assert again == previous
+
+
+def test_an_unknown_period_title_is_refused():
+    with pytest.raises(ParamError) as info:
+        form.params_from_widgets({key("u"): "admin", key("period"): "Fortnight"}, UTC, NOW)
+    assert info.value.param == "period" and "Last week" in str(info.value)

@@ -8,10 +8,24 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Mapping
 
-from core.params import COUNT_PARAMS, GROUP_FLAGS, ID_PARAMS, OPTION_PARAMS, TEXT_PARAMS, ParamError, Params
-from core.periods import matching_preset, preset_bounds, to_epoch, to_wall_clock
+from core.params import (
+    COUNT_PARAMS,
+    GROUP_FLAGS,
+    ID_PARAMS,
+    OPTION_PARAMS,
+    TEXT_PARAMS,
+    ParamError,
+    Params,
+    today_bounds,
+)
+from core.periods import PERIOD_TITLES, PERIODS, period_bounds, to_epoch, to_wall_clock
 
 PREFIX = "w_"
+CUSTOM = "Custom"
+# The period picker: the relative periods by title (a chosen one stays relative in the URL
+# and saved reports: "Yesterday" is `period=yesterday`), then Custom for fixed days and times.
+PERIOD_CHOICES = tuple(PERIOD_TITLES[p] for p in PERIODS) + (CUSTOM,)
+_PERIOD_OF = {title: name for name, title in PERIOD_TITLES.items()}
 
 
 def key(name: str) -> str:
@@ -23,7 +37,9 @@ def widget_values(params: Params, tz: str, now: datetime | None = None) -> dict:
     start, end = to_wall_clock(params.from_, tz), to_wall_clock(params.till, tz)
     values = {
         key("u"): params.u,
-        key("period"): matching_preset(params.from_, params.till, tz, now),
+        # A relative period shows its title; fixed from/till are Custom, even when they
+        # happen to equal a preset's days today (they stay those days tomorrow).
+        key("period"): PERIOD_TITLES[params.period] if params.period else CUSTOM,
         key("dates"): (start.date(), end.date()),
         key("time_from"): start.time().replace(second=0),
         key("time_till"): end.time().replace(second=0),
@@ -46,10 +62,19 @@ def option_values(params: Params) -> dict:
 
 
 def period_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
-                        previous: Params | None = None) -> tuple[int, int]:
-    preset = state.get(key("period"), "Today")
-    if preset != "Custom" and not _dates_edited(state, previous, tz):
-        return preset_bounds(preset, tz, now)
+                        previous: Params | None = None) -> tuple[int, int, str | None]:
+    """from, till and the relative period (None for fixed days) the period widgets give.
+
+    No period widget at all is MOR's default period, today, as fixed from and till."""
+    preset = state.get(key("period"))
+    if preset is None:
+        return (*today_bounds(tz, now), None)
+    if preset != CUSTOM and not _dates_edited(state, previous, tz):
+        if preset not in _PERIOD_OF:
+            raise ParamError("period", f"'{preset}' is not a period; choose one of "
+                                       f"{', '.join(PERIOD_CHOICES)}")
+        period = _PERIOD_OF[preset]
+        return (*period_bounds(period, tz, now), period)
     dates = state.get(key("dates"))
     if not dates or not isinstance(dates, (tuple, list)) or len(dates) != 2:
         raise ParamError("till", "pick both the first and the last day of the period")
@@ -58,7 +83,7 @@ def period_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
     end_clock: time = state.get(key("time_till")) or time(23, 59)
     # Minutes are what the picker offers; the period ends at the last second of that minute.
     return (to_epoch(first, start_clock.replace(second=0), tz),
-            to_epoch(last, end_clock.replace(second=59), tz))
+            to_epoch(last, end_clock.replace(second=59), tz), None)
 
 
 def _dates_edited(state: Mapping, previous: Params | None, tz: str) -> bool:
@@ -76,8 +101,9 @@ def params_from_widgets(state: Mapping, tz: str, now: datetime | None = None,
 
     `previous` is the report last applied, whose period the pickers showed.
     """
-    from_, till = period_from_widgets(state, tz, now, previous)
+    from_, till, period = period_from_widgets(state, tz, now, previous)
     values: dict = {"u": (state.get(key("u")) or "").strip(), "from_": from_, "till": till,
+                    "period": period,
                     "a_currency": (state.get(key("a_currency")) or "USD").strip(),
                     "compare": state.get(key("compare")) or None}
     for group in GROUP_FLAGS:

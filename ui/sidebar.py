@@ -14,7 +14,6 @@ from core.errors import ReportError
 from core.escaping import markdown_text
 from core.groupings import GROUPINGS
 from core.params import COMPARES, ParamError, parse_params
-from core.periods import PRESETS
 from ui import columns, form, state, view
 from ui.form import key
 
@@ -181,9 +180,11 @@ def render() -> None:
             if may_view_as:
                 _view_as(users)
             st.subheader("Period")
-            st.selectbox("Period", PRESETS, key=key("period"), label_visibility="collapsed",
-                         help="A preset, or Custom to use the dates and times below "
-                              f"(in the report time zone, {state.settings().timezone}).")
+            st.selectbox("Period", form.PERIOD_CHOICES, key=key("period"), label_visibility="collapsed",
+                         help="A relative period, resolved whenever the report runs (a shared or "
+                              "saved *Yesterday* stays yesterday: `period=yesterday`), or Custom "
+                              "for the fixed dates and times below (in the report time zone, "
+                              f"{state.settings().timezone}).")
             st.date_input("Days (Custom)", key=key("dates"), format="YYYY-MM-DD",
                           help="First and last day of a Custom period.")
             left, right = st.columns(2)

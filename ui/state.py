@@ -412,9 +412,10 @@ def freshness(config: SourceConfig, source: Source) -> dict | None:
 # --- the report's parameters ---------------------------------------------------------------
 
 def default_params() -> Params:
-    """Today's report, as the acting user."""
+    """Today's report, as the acting user: the relative period "today", so that a link to it
+    (or a report saved from it) stays today."""
     start, end = today_bounds(settings().timezone)
-    return Params(u=acting_username(), from_=start, till=end)
+    return Params(u=acting_username(), from_=start, till=end, period="today")
 
 
 def current_params() -> Params:
