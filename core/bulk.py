@@ -14,6 +14,8 @@ with the source's safe name.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Iterator
 from urllib.parse import quote
 
@@ -58,13 +60,8 @@ class BulkReadError(RuntimeError):
     """connectorx failed; the message never holds the URL it was given."""
 
 
-def arrow_batches(source: Engine, stmt, batch_rows: int, table: Table | None = None) -> Iterator[pa.Table]:
-    """The rows of `stmt` (a SELECT of `table`'s columns on `source`) as Arrow tables of at
-    most `batch_rows` rows each, in the copy's types; memory held is about one batch."""
+def _read(source: Engine, sql: str, batch_rows: int, target: pa.Schema | None) -> Iterator[pa.Table]:
     import connectorx as cx
-
-    sql = str(stmt.compile(dialect=source.dialect, compile_kwargs={"literal_binds": True}))
-    target = schema(table) if table is not None else None
     try:
         reader = cx.read_sql(_connectorx_url(source), sql, return_type="arrow_stream",
                              batch_size=batch_rows)
@@ -77,3 +74,57 @@ def arrow_batches(source: Engine, stmt, batch_rows: int, table: Table | None = N
         if source.url.password:
             text = text.replace(str(source.url.password), "***")
         raise BulkReadError(text.strip().splitlines()[0] if text.strip() else type(exc).__name__) from None
+
+
+_DONE = object()
+
+
+def arrow_batches(source: Engine, stmt, batch_rows: int, table: Table | None = None,
+                  ahead: int = 1) -> Iterator[pa.Table]:
+    """The rows of `stmt` (a SELECT of `table`'s columns on `source`) as Arrow tables of at
+    most `batch_rows` rows each, in the copy's types.
+
+    A thread reads up to `ahead` batches ahead while the caller writes the last one (both
+    connectorx and the copy's insert run outside the GIL), so reading and writing overlap;
+    memory held is `ahead` + 2 batches at most."""
+    sql = str(stmt.compile(dialect=source.dialect, compile_kwargs={"literal_binds": True}))
+    target = schema(table) if table is not None else None
+    if ahead < 1:
+        yield from _read(source, sql, batch_rows, target)
+        return
+    batches: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for data in _read(source, sql, batch_rows, target):
+                while not stop.is_set():
+                    try:
+                        batches.put(data, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            batches.put(_DONE)
+        except BaseException as exc:    # handed to the caller, raised there
+            batches.put(exc)
+
+    reader = threading.Thread(target=produce, name="bulk-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():        # let a blocked put() see the stop
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                pass
+            reader.join(timeout=0.1)
