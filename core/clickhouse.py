@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Numeric, String, Table, create_engine, event
@@ -132,11 +133,16 @@ class BadChdbUrl(ValueError):
 
 
 def chdb_parts(url: str | URL) -> tuple[URL, str | None]:
-    """(the URL chdb-sqlalchemy takes, the database) of `chdb:///PATH[?database=NAME]`.
+    """(the URL chdb-sqlalchemy takes, the database) of `chdb:///PATH[?database=NAME]`, PATH
+    made absolute.
 
     chdb-sqlalchemy knows no database option; ours is taken off the URL and chosen on each
     connection instead. The name is checked here, since it goes into `USE` as it is."""
     parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        # chdb:///data/mor.chdb is relative to the working directory, as for sqlite:/// and
+        # duckdb:///; chdb-sqlalchemy alone would read it as /data/mor.chdb.
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser().resolve()))
     database = parsed.query.get("database")
     if database is None:
         return parsed, None
@@ -156,6 +162,12 @@ def _session(database: str | None, create_database: bool):
             if database is not None:
                 if create_database:
                     cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+                cursor.execute(f"SELECT count() FROM system.databases WHERE name = '{database}'")
+                if not int(cursor.fetchone()[0]):
+                    from .errors import SourceUnavailable
+                    raise SourceUnavailable(f"the chDB directory has no database {database}",
+                                            hint="give the database its copy or demo was built in "
+                                                 "(chdb:///PATH?database=NAME), or none for 'default'")
                 cursor.execute(f"USE `{database}`")
         finally:
             cursor.close()

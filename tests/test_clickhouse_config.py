@@ -104,3 +104,17 @@ def test_a_clickhouse_section_with_another_engine_is_refused(tmp_path):
     with pytest.raises(SourceConfigError, match=r"\[connections.clickhouse\].*not a ClickHouse one"):
         configured_sources({"connections": {"clickhouse": {"url": f"sqlite:///{tmp_path}/x.sqlite"}}},
                            environ={}, demo_path=tmp_path / "demo.sqlite")
+
+
+def test_a_chdb_path_is_relative_to_the_working_directory_as_for_sqlite():
+    from pathlib import Path
+    parsed, database = clickhouse.chdb_parts("chdb:///data/mor.chdb?database=mor")
+    assert (parsed.database, database) == (str(Path.cwd() / "data" / "mor.chdb"), "mor")
+    assert clickhouse.chdb_parts("chdb:////srv/mor.chdb")[0].database == "/srv/mor.chdb"
+
+
+def test_a_missing_chdb_database_is_one_clear_error(chdb_databases):
+    url = chdb_databases([]).rsplit("=", 1)[0] + "=no_such_database"
+    with pytest.raises(SourceUnavailable, match="has no database no_such_database"):
+        with open_engine(url).connect():
+            pass
