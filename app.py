@@ -24,6 +24,7 @@ pages = [
     st.Page("app_pages/losses.py", title="Losses", icon=":material/trending_down:",
             visibility="visible" if losses.sees_money() else "hidden"),
     st.Page("app_pages/saved.py", title="Saved reports", icon=":material/bookmarks:"),
+    st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications:"),
     st.Page("app_pages/data_source.py", title="Data source", icon=":material/database:"),
     st.Page("app_pages/about.py", title="About", icon=":material/help:"),
 ]
