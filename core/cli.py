@@ -815,7 +815,7 @@ def build_parser() -> Parser:
     sync.add_argument("--quiet", action="store_true", help="no progress bar")
     sync.set_defaults(func=cmd_sync)
 
-    from .cli_delivery import add_commands   # saved, alerts: delivery from cron (issue 14)
+    from .cli_delivery import add_commands  # saved, alerts: delivery from cron (issue 14)
     add_commands(sub, shared)
     return parser
 
