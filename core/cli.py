@@ -21,11 +21,12 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ReportError, SourceUnavailable
-from .exports import EXPORTERS, export, export_bytes
+from .exports import EXPORTERS, export_bytes, export_chunks
 from .params import COMPARES, MAX_INT, ParamError, parse_params
 from .settings import ANSWERED_RULES, SettingsError, settings_from
 
@@ -461,7 +462,7 @@ def cmd_report(args) -> int:
     elif EXPORTERS[args.format].binary:
         write_binary_export(report, args.format, output)
     else:
-        write_output(export(report, args.format), output)
+        write_output(export_chunks(report, args.format), output)
     return EXIT_OK
 
 
@@ -487,7 +488,7 @@ def cmd_losses(args) -> int:
     elif EXPORTERS[args.format].binary:
         write_binary_export(report, args.format, output)
     else:
-        write_output(export(report, args.format), output)
+        write_output(export_chunks(report, args.format), output)
     return EXIT_OK
 
 
@@ -545,23 +546,28 @@ def _umask() -> int:
     return mask
 
 
-def write_output(text: str, target: Path | None, *, for_terminal: bool = False) -> None:
+def write_output(text: str | Iterable[str], target: Path | None, *, for_terminal: bool = False) -> None:
     """Standard output, or a file written whole: a temp file renamed into place.
 
-    A new file gets the mode the umask gives (as the shell's > would); a replaced file keeps
-    its mode (and owner, where allowed). Exports are UTF-8; a table for a terminal is
-    written in the terminal's encoding.
+    `text` is the whole text or its pieces (an export's chunks, written as they come, so a
+    report of millions of rows never has all its text in memory). A new file gets the mode
+    the umask gives (as the shell's > would); a replaced file keeps its mode (and owner,
+    where allowed). Exports are UTF-8; a table for a terminal is written in the terminal's
+    encoding.
     """
+    pieces = [text] if isinstance(text, str) else text
     if target is None:
         if sys.stdout is None:  # started with standard output closed (>&-)
             raise OutputClosed("standard output is closed; give --output FILE")
         try:
             if for_terminal or not hasattr(sys.stdout, "buffer"):
                 encoding = sys.stdout.encoding or "utf-8"
-                sys.stdout.write(text.encode(encoding, "replace").decode(encoding))
+                for piece in pieces:
+                    sys.stdout.write(piece.encode(encoding, "replace").decode(encoding))
             else:
                 sys.stdout.flush()
-                sys.stdout.buffer.write(text.encode("utf-8"))
+                for piece in pieces:
+                    sys.stdout.buffer.write(piece.encode("utf-8"))
             sys.stdout.flush()
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): nothing more to say on stdout.
@@ -580,7 +586,8 @@ def write_output(text: str, target: Path | None, *, for_terminal: bool = False) 
                          f"{exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             if existing is not None:
                 os.fchmod(handle.fileno(), stat.S_IMODE(existing.st_mode))

@@ -171,22 +171,33 @@ FLOATS = ("billed_originator", "billed_terminator", "pdd_sum", "duration") + of_
 
 
 def _typed(sums: pd.DataFrame, rate: float) -> pd.DataFrame:
-    """The engines' sums (Decimal, float, int or NULL) as int64/float64, money converted."""
+    """The engines' sums (Decimal, float, int or NULL) as int64/float64, money converted.
+
+    A column already of its type is left as it is (at millions of rows every copy counts)."""
     sums = sums.copy(deep=False)   # copy-on-write: columns are replaced, never changed in place
     for column in SUM_COLUMNS:
-        sums[column] = pd.to_numeric(sums[column]).fillna(0)
+        sums[column] = _numeric(sums[column]).fillna(0)
+    # Whole seconds stay whole; real_billsec sums keep their fractions.
+    whole_duration = (pd.api.types.is_integer_dtype(sums["duration"].dtype)
+                      or (sums["duration"] == sums["duration"].round()).all())
     for column in INTEGERS:
         if column in sums:
-            sums[column] = pd.to_numeric(sums[column]).astype("int64")
+            sums[column] = _numeric(sums[column]).astype("int64")
     for column in FLOATS:
-        if column in sums:
-            sums[column] = pd.to_numeric(sums[column]).astype("float64")
-    for column in ("billed_originator", "billed_terminator"):
-        sums[column] = sums[column] * float(rate)
-    # Whole seconds stay whole; real_billsec sums keep their fractions.
-    if (sums["duration"] == sums["duration"].round()).all():
-        sums["duration"] = sums["duration"].astype("int64")
+        if column in sums and not (column == "duration" and whole_duration):
+            sums[column] = _numeric(sums[column]).astype("float64")
+    if rate != 1.0:   # x * 1.0 is x: no copy of every money figure to learn that
+        for column in ("billed_originator", "billed_terminator"):
+            sums[column] = sums[column] * float(rate)
+    if whole_duration:
+        sums["duration"] = _numeric(sums["duration"]).astype("int64")
     return sums
+
+
+def _numeric(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_object_dtype(column.dtype):
+        return column
+    return pd.to_numeric(column)
 
 
 def _scalar(value):

@@ -56,7 +56,7 @@ def download(at, label: str) -> str:
 def download_bytes(at, label: str) -> bytes:
     """What a download button carries (stored, or produced on click), from AppTest's media store."""
     [button] = [b for b in at.get("download_button") if b.proto.label == label]
-    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+    file_id = button.proto.deferred_file_id or button.proto.url.rsplit("/", 1)[-1].split(".")[0]
     for manager in (o for o in gc.get_objects() if isinstance(o, MediaFileManager)):
         stored = manager._storage._files_by_id.get(file_id)
         if stored is not None:

@@ -3,8 +3,10 @@ metrics, downloads, a source's freshness, and the demo database's first build.""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -130,12 +132,19 @@ def headline(report: Report) -> None:
             column.metric(label, value)
 
 
+def download_data(report: Report, fmt: str) -> Callable[[], bytes]:
+    """The file a download button hands over, written only when it is clicked: a rerun
+    never writes every format of a report of millions of rows, nor keeps them in memory."""
+    return functools.partial(exports.export_bytes, report, fmt)
+
+
 def downloads(report: Report, stem: str = "aggregate") -> None:
     columns = st.columns(len(exports.EXPORTERS) + 2)
     for column, (name, exporter) in zip(columns, exports.EXPORTERS.items(), strict=False):
-        column.download_button(f"Download {name.upper()}", exports.export(report, name),
+        column.download_button(f"Download {name.upper()}", download_data(report, name),
                                file_name=exports.filename(report, name, stem), mime=exporter.mime,
-                               key=f"download_{stem}_{name}", icon=":material/download:")
+                               key=f"download_{stem}_{name}", icon=":material/download:",
+                               on_click="ignore")
 
 
 def freshness_panel(config: SourceConfig) -> None:

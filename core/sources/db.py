@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-import pandas as pd
 from sqlalchemy import and_, create_engine, event, func, or_, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .. import clickhouse
+from .. import clickhouse, results
 from ..access import ActingUser, acting_user
 from ..errors import NotFound, SourceUnavailable
 from ..params import Params
@@ -389,11 +388,7 @@ class DatabaseSource:
             stmt = report_select(params, user, settings)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("report SQL:\n%s", stmt.compile(dialect=self.engine.dialect))
-            result = conn.execute(stmt)
-            # Plain tuples: pandas probes each Row for namedtuple/dataclass attributes,
-            # which costs SQLAlchemy a key-lookup failure per row and column.
-            sums = pd.DataFrame([tuple(r) for r in result.fetchall()],
-                                columns=list(result.keys()))
+            sums = results.fetch(conn, stmt)   # column by column: Arrow from DuckDB
             from ..sync import copy_warning  # here: core.sync imports this module
             unfinished = copy_warning(conn)   # an analytics copy whose last sync stopped
         log.debug("report ran in %.3f s, %d rows", time.perf_counter() - started, len(sums))
