@@ -7,9 +7,10 @@ password is checked by the source and kept nowhere: not in session state, not in
 
 Sources are configured, never typed: `.streamlit/secrets.toml` and the environment name
 them (core.sources.config), the session holds only the chosen name. `st.cache_resource`
-holds opened sources (engines, HTTP sessions) keyed on their configuration; `st.cache_data`
-holds reports keyed on the acting user first, then the source, every parameter and the
-settings, so one user's cached report is never served to another.
+holds opened sources (engines, HTTP sessions) keyed on their configuration; a cache bounded
+in bytes (core.report_cache, $MOR_REPORT_CACHE_MB) holds reports keyed on the acting user
+first, then the source, every parameter and the settings, so one user's cached report is
+never served to another.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from core.access import ActingUser
 from core.errors import AccessDenied, NotFound, ReportError, SourceUnavailable
 from core.params import Params, today_bounds
 from core.report import Report
+from core.report_cache import DEFAULT_MB, CacheLimitError, ReportCache, limit_bytes
 from core.settings import UNCONFIGURED, Settings, SettingsError, settings_from
 from core.signin import SignInRefused, Throttle, throttle_keys
 from core.sources import Source
@@ -125,7 +127,15 @@ def configured_settings() -> tuple[Settings, str]:
 
 def problems() -> list[str]:
     """What is wrong with the configuration, one line each; empty when all is well."""
-    return [p for p in (configuration().problem, configured_settings()[1]) if p]
+    return [p for p in (configuration().problem, configured_settings()[1], _cache_problem()) if p]
+
+
+def _cache_problem() -> str:
+    try:
+        limit_bytes()
+    except CacheLimitError as exc:
+        return f"{exc}; until it is fixed reports are cached up to {DEFAULT_MB} MB."
+    return ""
 
 
 # --- the session's source ------------------------------------------------------------------
@@ -356,10 +366,22 @@ def end_view_as() -> None:
 
 # --- cached reads --------------------------------------------------------------------------
 
-@st.cache_data(ttl=REPORT_TTL, show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False)
+def kept_reports() -> ReportCache:
+    """The process's reports, bounded in bytes ($MOR_REPORT_CACHE_MB, default 512): a
+    report of millions of rows cannot push the server out of memory."""
+    try:
+        limit = limit_bytes()
+    except CacheLimitError:   # said by problems(); the default meanwhile
+        limit = DEFAULT_MB * 2**20
+    return ReportCache(limit, ttl=REPORT_TTL)
+
+
 def _cached_report(user: str, source_key: tuple, params_key: tuple, settings_key: tuple,
                    _source: Source, _params: Params, _settings: Settings) -> Report:
-    return compare.run_report(_source, _params, _settings)   # compared when params.compare says
+    """Keyed on the acting user first, then the source, every parameter and the settings."""
+    return kept_reports().get_or_run((user, source_key, params_key, settings_key),
+                                     lambda: compare.run_report(_source, _params, _settings))
 
 
 def run_report(source: Source, params: Params) -> Report:
