@@ -19,12 +19,13 @@ CALLS = [
 ]
 
 
+@pytest.mark.parametrize("ahead", [0, 1], ids=["in_turn", "read_ahead"])
 @pytest.mark.parametrize("engine_kind", ["mariadb"])
-def test_calls_come_in_batches_of_the_copys_types(make_db, engine_kind):
+def test_calls_come_in_batches_of_the_copys_types(make_db, engine_kind, ahead):
     engine = make_db({"calls": CALLS})
     assert bulk.available(engine)
     stmt = select(*calls.columns).where(calls.c.id > 5).order_by(calls.c.id)
-    batches = list(bulk.arrow_batches(engine, stmt, 1, calls))
+    batches = list(bulk.arrow_batches(engine, stmt, 1, calls, ahead=ahead))
     assert [b.num_rows for b in batches] == [1, 1]
     rows = [r for b in batches for r in b.to_pylist()]
     assert [(r["id"], r["calldate"], r["user_id"], r["billsec"], r["user_price"], r["dst"],
