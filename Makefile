@@ -56,4 +56,5 @@ demo: venv
 bench: venv
 	$(PY) -m bench
 	$(PY) -m bench.app_cache
+	$(PY) -m bench.sync_speed
 	$(PY) -m bench --report-only

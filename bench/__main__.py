@@ -1,4 +1,4 @@
-"""python -m bench [--sizes 100k,1M,10M] [--engines sqlite,mariadb,duckdb] ...
+"""python -m bench [--sizes 100k,1M,10M] [--engines sqlite,mariadb,duckdb,chdb] ...
 
 Builds (or reuses) the demo databases, measures every report of bench/reports.py with the
 core (DatabaseSource.run), the bare engine (the core's SQL through the DBAPI) and naive
@@ -23,7 +23,8 @@ from bench.reports import REPORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = data.CACHE / os.environ.get("BENCH_RESULTS", "results.json")
-ENGINES = ("sqlite", "mariadb", "duckdb")
+ENGINES = ("sqlite", "mariadb", "duckdb", "chdb")
+COPIES = ("duckdb", "chdb")      # analytics copies: their own indexes, none to choose
 METHODS = ("core", "bare", "pandas")
 INDEX_REPORTS = ("default_day", "default_month", "by_day")
 
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
                 writer = mariadb.writer(size) if engine == "mariadb" else url
                 modes = ["recommended"]
                 for mode in modes:
-                    if engine != "duckdb":
+                    if engine not in COPIES:
                         say(f"{engine} {size_name(size)}: indexes '{mode}'")
                         data.set_indexes(writer, mode)
                     for report in reports:
@@ -152,7 +153,7 @@ def main(argv=None) -> int:
                             load = os.getloadavg()[0]
                             res = child(url, report, method, args.repeat, args.budget, args.timeout)
                             res.update(engine=engine, size=size, report=report, method=method,
-                                       indexes=mode if engine != "duckdb" else "copy", load=round(load, 1),
+                                       indexes=mode if engine not in COPIES else "copy", load=round(load, 1),
                                        at=time.strftime("%Y-%m-%d %H:%M:%S"))
                             results[key(engine, size, report, method, res["indexes"])] = res
                             save_results(results)

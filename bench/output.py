@@ -13,7 +13,7 @@ from bench.reports import REPORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-ENGINES = ("sqlite", "mariadb", "duckdb")
+ENGINES = ("sqlite", "mariadb", "duckdb", "chdb")
 
 
 def machine() -> dict:
@@ -36,7 +36,7 @@ def machine() -> dict:
     versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
                 "duckdb": duckdb.__version__, "sqlalchemy": sqlalchemy.__version__,
                 "pandas": pandas.__version__}
-    for mod in ("duckdb_engine", "pymysql"):
+    for mod in ("duckdb_engine", "pymysql", "chdb", "connectorx"):
         try:
             versions[mod] = __import__(mod).__version__
         except Exception:
@@ -48,7 +48,7 @@ def machine() -> dict:
 
 def _get(results, engine, size, report, method, indexes=None):
     if indexes is None:
-        indexes = "copy" if engine == "duckdb" else "recommended"
+        indexes = "copy" if engine in ("duckdb", "chdb") else "recommended"
     r = results.get(f"{engine}|{size}|{report}|{method}|{indexes}")
     return r if r and "error" not in r else None
 
@@ -233,6 +233,8 @@ def markdown(results: dict) -> str:
             "- **Noise.** The machine was shared; compare the core/bare ratios (measured in "
             "the same process, alternately) rather than absolute times across tables.",
             ""]
+    from bench import sync_speed  # the first copy's speed (bench/cache/sync.json)
+    out += sync_speed.section()
     return "\n".join(out)
 
 
@@ -314,7 +316,7 @@ def chart(results: dict) -> None:
         return
     fig = go.Figure()
     sizes = _sizes(results)
-    colours = {"sqlite": "#1f77b4", "mariadb": "#ff7f0e", "duckdb": "#2ca02c"}
+    colours = {"sqlite": "#1f77b4", "mariadb": "#ff7f0e", "duckdb": "#2ca02c", "chdb": "#d62728"}
     for e in ENGINES:
         for method, dash in (("core", "solid"), ("bare", "dot"), ("pandas", "dash")):
             pts = [(s, r["seconds"]) for s in sizes if (r := _get(results, e, s, "default_month", method))]

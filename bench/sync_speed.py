@@ -102,6 +102,48 @@ finally:
 """
 
 
+# Measured once with --reads sscursor (1M calls, load ~5 on 2 CPUs): pymysql's unbuffered
+# SSCursor alone took 84.8 s to read what connectorx read in 14.6 s; it is left out of the
+# default run, which it would lengthen by a minute and a half.
+
+
+def section() -> list[str]:
+    """The "First copy" section of docs/benchmarks.md, from bench/cache/sync.json."""
+    if not RESULTS.exists():
+        return []
+    r = json.loads(RESULTS.read_text())
+    calls, dump = r["calls"], r["dump_s"]
+    loads = [round(x, 1) for x in (*r.get("load_before", ()), *r.get("load_after", ()))[::3]]
+    out = ["", "## First copy: MariaDB -> DuckDB / chDB", "",
+           f"`python -m bench.sync_speed` ({r['at']}, {size_name(calls)} demo calls in the tests' "
+           f"private MariaDB {r.get('mariadb', '')}, 1-minute load {loads[0] if loads else '?'} before "
+           f"and {loads[-1] if len(loads) > 1 else '?'} after, on the machine above). The sync "
+           "runs as an operator runs it (`python -m core sync --from mysql+pymysql://… --to …`, "
+           "password from $MOR_DB_PASSWORD); its time is the whole process, start-up included; "
+           "peak memory is the process's VmHWM. Calls are read in bulk (core/bulk.py: "
+           "connectorx into Arrow). Versions: "
+           + ", ".join(f"{k} {v}" for k, v in r.get("versions", {}).items()) + ".", "",
+           "| what | seconds | rows/s | time / dump's time | peak memory | size on disk |",
+           "|---|---:|---:|---:|---:|---:|",
+           f"| `mariadb -e 'select * from calls'` > /dev/null (the dump) | {dump:.1f} | "
+           f"{calls / dump:,.0f} | 1.00 | | |"]
+    if r.get("read_connectorx_s"):
+        t = r["read_connectorx_s"]
+        out.append(f"| connectorx read into Arrow alone (a process) | {t:.1f} | {calls / t:,.0f} | "
+                   f"{t / dump:.2f} | | |")
+    for kind in ("duckdb", "chdb"):
+        run = r.get(f"sync_{kind}")
+        if run:
+            t, size = run["seconds"], r.get(f"{kind}_bytes")
+            out.append(f"| sync -> {'DuckDB' if kind == 'duckdb' else 'chDB'} (first copy) | {t:.1f} | "
+                       f"{calls / t:,.0f} | {t / dump:.2f} | {run.get('peak_mb', '?')} MB | "
+                       + (f"{size / 2**20:,.0f} MB ({size / calls:.0f} bytes/call)" if size else "") + " |")
+    out += ["", "pymysql's unbuffered SSCursor, measured once beside connectorx (same table, load "
+            "~5): 84.8 s to read 1M calls against connectorx's 14.6 s; before the bulk read the "
+            "first copy went through pymysql at about 20k rows/s.", ""]
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.sync_speed", description=__doc__.splitlines()[0])
     p.add_argument("--calls", default="1M")
@@ -109,7 +151,9 @@ def main(argv=None) -> int:
     p.add_argument("--reads", default="connectorx,sscursor")
     args = p.parse_args(argv)
     calls = data.parse_size(args.calls)
-    result = {"calls": calls, "at": time.strftime("%Y-%m-%d %H:%M:%S"), "load_before": os.getloadavg()}
+    from importlib.metadata import version
+    result = {"calls": calls, "at": time.strftime("%Y-%m-%d %H:%M:%S"), "load_before": os.getloadavg(),
+              "versions": {name: version(name) for name in ("chdb", "connectorx", "duckdb", "pyarrow")}}
     mariadb = data.MariaDB(buffer_pool_mb=1024).start()
     work = Path(tempfile.mkdtemp(prefix="sync_speed_", dir=data.CACHE))
     try:
