@@ -14,7 +14,8 @@ from core.errors import ReportError
 from core.escaping import markdown_text
 from core.groupings import GROUPINGS
 from core.params import COMPARES, ParamError, parse_params
-from ui import columns, form, state, view
+from core.sources import TooMany
+from ui import columns, form, search, state, view
 from ui.form import key
 
 STREAMLIT_QUERY_KEYS = {"embed", "embed_options"}
@@ -107,7 +108,10 @@ def _reset() -> None:
 
 # --- widgets ----------------------------------------------------------------------------
 
-def _id_filter(name: str, label: str, help_text: str, options: list | None) -> None:
+def _id_filter(name: str, label: str, help_text: str, options: list | TooMany | None) -> None:
+    if isinstance(options, TooMany):  # too many to list (an operator's 100,000 users): search
+        search.id_filter(name, label, help_text, options)
+        return
     if options is None:  # the source cannot list names (MOR's API): ask for the id
         st.number_input(f"{label} id", key=key(name), min_value=0, step=1, value=None,
                         placeholder="all", help=help_text + " Enter the MOR id.")

@@ -407,6 +407,12 @@ def choices(source: Source, username: str) -> dict | None:
     return _cached_choices(*args, source, settings())
 
 
+def search(source: Source, kind: str, text: str) -> list[tuple[int, str]]:
+    """At most SEARCH_LIMIT originators (devices, …) of the acting user matching `text`,
+    for a catalogue too long to list. Kept by the page in the session, never shared."""
+    return source.search(kind, text, acting_username(), settings())
+
+
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)
 def _cached_acting_users(source_key: tuple, _source: Source) -> list:
     return _source.acting_users()

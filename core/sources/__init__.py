@@ -25,6 +25,21 @@ class Capabilities:
     freshness: bool           # freshness() describes the call data (count, newest call, last sync, complete)
 
 
+# Above this many originators (or devices, terminators, providers) in the acting user's
+# scope, choices() says only how many there are and the sidebar searches instead of listing:
+# an operator with 100,000 customers gets pages as quick as the demo's. The one place it is set.
+MAX_LISTED = 2000
+SEARCH_LIMIT = 50   # matches a search returns at most
+
+
+@dataclass(frozen=True)
+class TooMany:
+    """choices()' entry for a catalogue longer than MAX_LISTED: how many there are.
+    search() finds them by part of a name, a username or an id."""
+
+    count: int
+
+
 @runtime_checkable
 class Source(Protocol):
     """A place reports come from. Methods raise core.errors.ReportError subclasses, never
@@ -44,11 +59,21 @@ class Source(Protocol):
 
     def test_connection(self) -> str: ...
 
-    def choices(self, username: str, settings: Settings) -> dict[str, list] | None: ...
+    def choices(self, username: str, settings: Settings) -> dict[str, list | TooMany] | None:
+        """The sidebar's names within the acting user's scope: (id, label) pairs per
+        catalogue, or TooMany for one longer than MAX_LISTED; None when the source cannot list."""
+        ...
+
+    def search(self, kind: str, text: str, username: str, settings: Settings,
+               limit: int = SEARCH_LIMIT) -> list[tuple[int, str]]:
+        """At most `limit` (id, label) pairs of one catalogue ("originators", "devices",
+        "terminators", "providers") within the acting user's scope whose label, name,
+        username or id matches `text`; [] for empty text or a source that cannot list."""
+        ...
 
     def acting_users(self) -> list[tuple[str, str]] | None: ...
 
     def freshness(self) -> dict | None: ...
 
 
-__all__ = ["Capabilities", "Source"]
+__all__ = ["MAX_LISTED", "SEARCH_LIMIT", "Capabilities", "Source", "TooMany"]

@@ -15,21 +15,21 @@ import time
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from sqlalchemy import and_, create_engine, event, func, or_, select
+from sqlalchemy import and_, case, create_engine, event, false, func, or_, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .. import clickhouse, results
+from .. import clickhouse, dialects, results
 from ..access import ActingUser, acting_user
 from ..errors import NotFound, SourceUnavailable
-from ..params import Params
+from ..params import MAX_INT, Params
 from ..query import key_columns, report_select
 from ..report import Report
 from ..schema import calls, currencies, devices, providers, terminators, users
 from ..settings import Settings
 from ..signin import sign_in
-from . import Capabilities
+from . import MAX_LISTED, SEARCH_LIMIT, Capabilities, TooMany
 
 log = logging.getLogger(__name__)
 
@@ -406,10 +406,24 @@ class DatabaseSource:
         with self._connect() as conn:
             return sign_in(conn, username, password, settings)
 
-    def choices(self, username: str, settings: Settings) -> dict[str, list]:
-        """What the sidebar offers, within the acting user's scope: (id, label) pairs."""
+    def choices(self, username: str, settings: Settings) -> dict[str, list | TooMany]:
+        """What the sidebar offers, within the acting user's scope: (id, label) pairs, or for
+        a catalogue longer than MAX_LISTED only how many (never the whole list)."""
         with self._connect() as conn:
             return _choices(conn, acting_user(conn, username, settings))
+
+    def search(self, kind: str, text: str, username: str, settings: Settings,
+               limit: int = SEARCH_LIMIT) -> list[tuple[int, str]]:
+        """At most `limit` of the acting user's originators, devices, terminators or providers
+        whose label, name or username holds `text` (any case; % and _ are literal) or whose
+        id it is (an exact id first); scoped exactly as choices()."""
+        text = text.strip()
+        if kind not in CATALOGUES:
+            raise ValueError(f"no catalogue {kind!r}; there are {', '.join(CATALOGUES)}")
+        if not text:
+            return []
+        with self._connect() as conn:
+            return _search(conn, kind, text, acting_user(conn, username, settings), limit)
 
     def acting_users(self) -> list[tuple[str, str]]:
         """Usernames that may run the report, with their MOR user type."""
@@ -456,30 +470,62 @@ def _call_summary(conn: Connection) -> tuple[int, object]:
     return tuple(conn.execute(select(func.count(), func.max(calls.c.calldate)).select_from(calls)).one())
 
 
-def _choices(conn: Connection, user: ActingUser) -> dict[str, list]:
-    def pairs(stmt):
-        return [(int(r[0]), str(r[1])) for r in conn.execute(stmt)]
+# The catalogues the sidebar names filters from, as choices() and search() return them.
+CATALOGUES = ("originators", "terminators", "devices", "providers")
 
-    full_name = func.trim(func.coalesce(users.c.first_name, "") + " " + func.coalesce(users.c.last_name, ""))
-    originators = select(users.c.id, func.coalesce(func.nullif(full_name, ""), users.c.username)
-                         ).where(users.c.id > 0).order_by(users.c.id)
-    device_owner = select(users.c.id).where(users.c.owner_id == user.id).scalar_subquery()
-    device_label = func.coalesce(func.nullif(devices.c.description, ""),
-                                 devices.c.device_type + "/" + devices.c.name)
-    devices_stmt = select(devices.c.id, device_label).order_by(devices.c.id)
-    if user.is_reseller:
-        originators = originators.where(users.c.owner_id == user.id)
-        devices_stmt = devices_stmt.where(devices.c.user_id.in_(device_owner))
-    return {
-        "originators": pairs(originators),
-        "terminators": pairs(select(terminators.c.id, terminators.c.name)
-                             .where(*terminator_scope(user)).order_by(terminators.c.name)),
-        "devices": pairs(devices_stmt),
-        "providers": pairs(select(providers.c.id, providers.c.name)
-                           .where(*provider_scope(user)).order_by(providers.c.name)),
-        "currencies": [r[0].upper() for r in conn.execute(
-            select(currencies.c.name).where(currencies.c.active != 0).order_by(currencies.c.id))],
-    }
+
+def _catalogue(kind: str, user: ActingUser) -> tuple:
+    """One catalogue within the acting user's scope: (id, label, texts a search looks in,
+    where clauses, order)."""
+    if kind == "originators":
+        full_name = func.trim(func.coalesce(users.c.first_name, "") + " "
+                              + func.coalesce(users.c.last_name, ""))
+        label = func.coalesce(func.nullif(full_name, ""), users.c.username)
+        where = [users.c.id > 0] + ([users.c.owner_id == user.id] if user.is_reseller else [])
+        return users.c.id, label, (label, users.c.username), where, (users.c.id,)
+    if kind == "devices":
+        label = func.coalesce(func.nullif(devices.c.description, ""),
+                              devices.c.device_type + "/" + devices.c.name)
+        where = []
+        if user.is_reseller:
+            own = select(users.c.id).where(users.c.owner_id == user.id).scalar_subquery()
+            where = [devices.c.user_id.in_(own)]
+        return devices.c.id, label, (label, devices.c.name), where, (devices.c.id,)
+    if kind == "terminators":
+        return (terminators.c.id, terminators.c.name, (terminators.c.name,),
+                list(terminator_scope(user)), (terminators.c.name,))
+    return (providers.c.id, providers.c.name, (providers.c.name,), list(provider_scope(user)),
+            (providers.c.name,))
+
+
+def _pairs(conn: Connection, stmt) -> list[tuple[int, str]]:
+    return [(int(r[0]), str(r[1])) for r in conn.execute(stmt)]
+
+
+def _choices(conn: Connection, user: ActingUser) -> dict[str, list | TooMany]:
+    out: dict[str, list | TooMany] = {}
+    for kind in CATALOGUES:
+        ident, label, _, where, order = _catalogue(kind, user)
+        listed = _pairs(conn, select(ident, label).where(*where).order_by(*order).limit(MAX_LISTED + 1))
+        if len(listed) > MAX_LISTED:   # too many to list: only how many
+            count = conn.execute(select(func.count()).select_from(ident.table).where(*where)).scalar_one()
+            out[kind] = TooMany(int(count))
+        else:
+            out[kind] = listed
+    out["currencies"] = [r[0].upper() for r in conn.execute(
+        select(currencies.c.name).where(currencies.c.active != 0).order_by(currencies.c.id))]
+    return out
+
+
+def _search(conn: Connection, kind: str, text: str, user: ActingUser, limit: int) -> list[tuple[int, str]]:
+    ident, label, texts, where, _ = _catalogue(kind, user)
+    number = text.removeprefix("#").strip()
+    whole = number.isascii() and number.isdigit() and len(number) <= 19 and int(number) <= MAX_INT
+    by_id = ident == int(number) if whole else false()
+    found = or_(by_id, *(dialects.contains(column, text) for column in texts))
+    stmt = (select(ident, label).where(*where, found)
+            .order_by(case((by_id, 0), else_=1), label, ident).limit(limit))
+    return _pairs(conn, stmt)
 
 
 def _first_line(exc) -> str:

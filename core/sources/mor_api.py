@@ -196,6 +196,9 @@ class MorApiSource:
     def choices(self, username: str, settings: Settings) -> None:
         return None
 
+    def search(self, kind: str, text: str, username: str, settings: Settings, limit: int = 50) -> list:
+        return []   # MOR's API names no users or devices: the sidebar asks for ids
+
     def acting_users(self) -> None:
         return None
 
