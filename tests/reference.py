@@ -254,13 +254,25 @@ def reference_report(tables: dict, params: Params, settings: Settings | None = N
     # ---- section 1: id filters must name existing rows (in the acting user's scope) ----
     if params.s_originator_id is not None and params.s_originator_id not in my_users:
         raise NotFound("User was not found")
-    if params.s_terminator_id is not None and params.s_terminator_id not in terminators_by_id:
+    # A Reseller PRO may name his own providers and the admin's (user 0) common-use ones, his
+    # own terminators and those grouping a provider he may use (docs/decisions.md, Sources);
+    # any other id reads as unknown.
+    def usable_provider(row) -> bool:
+        return role != "reseller_pro" or int(num(row["user_id"])) == me["id"] or (
+            int(num(row["user_id"])) == 0 and int(num(row["common_use"])) == 1)
+
+    usable_providers = {pid for pid, row in providers_by_id.items() if usable_provider(row)}
+    usable_terminators = {tid for tid, row in terminators_by_id.items()
+                          if role != "reseller_pro" or int(num(row["user_id"])) == me["id"]
+                          or tid in {int(num(providers_by_id[p]["terminator_id"]))
+                                     for p in usable_providers}}
+    if params.s_terminator_id is not None and params.s_terminator_id not in usable_terminators:
         raise NotFound("Terminator was not found")
     if params.s_device is not None:
         device = devices_by_id.get(params.s_device)
         if device is None or device["user_id"] not in my_users:
             raise NotFound("Device was not found")
-    if params.s_provider is not None and params.s_provider not in providers_by_id:
+    if params.s_provider is not None and params.s_provider not in usable_providers:
         raise NotFound("Provider was not found")
 
     # ---- section 2: the call set, one record at a time ----------------------------------
