@@ -590,7 +590,7 @@ def test_the_data_source_page_has_no_field_for_a_source(small_db, monkeypatch):
     at = data_source_page(secrets=every_source(small_db, monkeypatch))
     radio = at.radio(key="source_radio")
     assert radio.options[1:] == ["MOR database ([connections.mor])", "Analytics copy ($MOR_COPY_URL)",
-                                 "MOR server API ([mor_api])"]
+                                 "MOR server API ([mor_api])", "ClickHouse copy (not configured)"]
     for name in ("demo", "mor", "analytics", "mor_api"):
         at.radio(key="source_radio").set_value(name)
         healthy(at.run())
@@ -642,7 +642,8 @@ def test_a_source_that_is_not_configured_says_what_to_add():
     at = data_source_page()
     radio = at.radio(key="source_radio")
     assert radio.options[1:] == [
-        "MOR database (not configured)", "Analytics copy (not configured)", "MOR server API (not configured)"]
+        "MOR database (not configured)", "Analytics copy (not configured)", "MOR server API (not configured)",
+        "ClickHouse copy (not configured)"]
     at.radio(key="source_radio").set_value("mor_api")
     healthy(at.run())
     [warning] = [w.value for w in at.warning]
