@@ -85,13 +85,13 @@ def _as_text(values: pd.Series) -> pa.Array:
 
 
 def _strings(arr: pa.Array, cells: Cells) -> pa.Array:
-    filled = pc.fill_null(arr, "")
-    plain = filled
+    filled = pc.fill_null(arr, "") if arr.null_count else arr
+    out = filled
     if cells.quote:
-        plain = pc.binary_join_element_wise(_scalar(cells.quote), filled, _scalar(cells.quote),
-                                            _scalar(""))
-    out = pc.if_else(pc.is_null(arr), _scalar(cells.missing), plain)
-    special = pc.fill_null(pc.match_substring_regex(filled, cells.special), False)
+        out = pc.binary_join_element_wise(_scalar(cells.quote), filled, _scalar(cells.quote), _scalar(""))
+    if arr.null_count:
+        out = pc.if_else(pc.is_null(arr), _scalar(cells.missing), out)
+    special = pc.match_substring_regex(filled, cells.special)
     return _replaced(out, special, lambda i: arr[i].as_py(), cells)
 
 
@@ -116,8 +116,7 @@ def _fixed6(values: np.ndarray, cells: Cells) -> pa.Array:
     half an ulp, so its exact error is taken too (Dekker's product: 10^6 needs no split),
     and the rounding decided on product + error, ties included. m / 10^6 is then the double
     nearest to that decimal, whose shortest form (Arrow's cast) is its digits when they are
-    at most 15. NaN, infinities, |v| >= 10^9 and any form Arrow writes with an exponent
-    are written per cell."""
+    at most 15. NaN, infinities and |v| >= 10^9 are written per cell."""
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = values * 1e6
         high = values * 134217729.0          # 2^27 + 1: v = high + low, each of 26 bits
@@ -127,21 +126,20 @@ def _fixed6(values: np.ndarray, cells: Cells) -> pa.Array:
         beyond_half = (scaled - (floor + 0.5)) + error          # the sign of exact − (floor + ½)
         micro = floor + ((beyond_half > 0) | ((beyond_half == 0) & (floor % 2 == 1)))
         slow = ~np.isfinite(error) | (np.abs(scaled) >= 1e15)
+    # |m / 10^6| is 0 or in [1e-6, 1e9), where Arrow writes no exponent (< 1e10; >= 1e-6).
     out = pc.cast(pa.array(np.where(slow, 0.0, micro) / 1e6 + 0.0), TEXT)   # + 0.0: no "-0"
-    slow = pc.or_(pa.array(slow), pc.match_substring(out, "e"))
     return _replaced(out, slow, lambda i: float(values[i]), cells)
 
 
 def _shortest(values: np.ndarray, cells: Cells) -> pa.Array:
-    """repr(v): Arrow's shortest round-trip digits, which are Python's wherever Python writes
-    them positionally (1e-4 <= |v| < 1e16); ".0" added to whole numbers as repr does. NaN,
-    infinities and the exponent forms are written per cell."""
+    """repr(v): Arrow's shortest round-trip digits, which are Python's where both write them
+    positionally: Python for 1e-4 <= |v| < 1e16, Arrow for 1e-6 <= |v| < 1e10. ".0" is added
+    to whole numbers as repr does. NaN, infinities and the rest are written per cell."""
     out = pc.cast(pa.array(values), TEXT)
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
-        slow = ~np.isfinite(values) | ((magnitude < 1e-4) & (values != 0)) | (magnitude >= 1e16)
+        slow = ~np.isfinite(values) | ((magnitude < 1e-4) & (values != 0)) | (magnitude >= 1e10)
         whole = ~slow & (np.floor(values) == values)
-    slow = pc.or_(pa.array(slow), pc.match_substring(out, "e"))
     if whole.any():
         out = pc.if_else(pa.array(whole), ended(out, ".0"), out)
     return _replaced(out, slow, lambda i: float(values[i]), cells)
