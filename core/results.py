@@ -6,7 +6,7 @@ run as a DuckDB relation: a DB-API execute() would keep a second copy of every r
 (at 2.5M rows, ~600 MB more at the peak). Its exact types are made plain: DECIMAL sums
 become float64 through their exact decimal text (the correctly rounded float that
 float(Decimal) gives, so a report is the same to the last bit whichever way it was
-fetched), HUGEINT counts int64. Other drivers give rows; those are read in partitions and
+fetched), whole numbers int64. Other drivers give rows; those are read in partitions and
 regrouped into columns, which pandas types exactly as it types a list of row tuples.
 """
 from __future__ import annotations
@@ -62,12 +62,14 @@ def _duckdb_frame(conn: Connection, stmt: Select) -> pd.DataFrame:
 def _plain(name: str, kind):
     """A DuckDB result column as Arrow should carry it: DECIMAL sums as DOUBLE through their
     exact text (parsed correctly rounded, as float(Decimal) is; a direct DECIMAL -> DOUBLE
-    is not promised to be, and Arrow's is not), HUGEINT as BIGINT."""
+    is not promised to be, and Arrow's is not), whole numbers as BIGINT (what the report
+    keeps: no second copy of every id when it is typed)."""
     from duckdb import ColumnExpression, sqltypes
 
     column = ColumnExpression(name)
-    if kind.id == "hugeint" or (kind.id == "decimal" and dict(kind.children)["scale"] == 0):
-        return column.cast(sqltypes.BIGINT).alias(name)
+    if kind.id in ("hugeint", "integer", "smallint", "tinyint") \
+            or (kind.id == "decimal" and dict(kind.children)["scale"] == 0):
+        return column.cast(sqltypes.BIGINT).alias(name)   # int64, as pandas types Python ints
     if kind.id == "decimal":
         return column.cast(sqltypes.VARCHAR).cast(sqltypes.DOUBLE).alias(name)
     return column
