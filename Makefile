@@ -57,4 +57,5 @@ bench: venv
 	$(PY) -m bench
 	$(PY) -m bench.app_cache
 	$(PY) -m bench.sync_speed
+	$(PY) -m bench.large
 	$(PY) -m bench --report-only

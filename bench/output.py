@@ -235,6 +235,8 @@ def markdown(results: dict) -> str:
             ""]
     from bench import sync_speed  # the first copy's speed (bench/cache/sync.json)
     out += sync_speed.section()
+    from bench import large  # large results and big catalogues (bench/cache/large.json)
+    out += large.section()
     return "\n".join(out)
 
 

@@ -36,7 +36,7 @@ def id_filter(name: str, label: str, help_text: str, many: TooMany) -> None:
     # None is "All": the browser shows a None value as no selection, hence the placeholder.
     st.selectbox(label, ids, key=key(name), help=help_text, placeholder="All",
                  format_func=lambda i: "All" if i is None else f"{labels.get(i) or 'unknown'} (#{i})")
-    if text and not matches:
+    if (text or "").strip() and not matches:
         st.caption(markdown_text(f"No {kind} match “{text.strip()}”."))
 
 
