@@ -1,8 +1,9 @@
-"""The app's cache: how long a repeated report takes when st.cache_data serves it.
+"""The app's cache: how long a repeated report takes when the app's report cache serves it.
 
 `python -m bench.app_cache [DB_URL …]` (part of `make bench`) runs the month report through the
-app's own cached function (ui.state._cached_report, outside a Streamlit server, with Streamlit's in-memory
-cache store) once cold and several times warm, and prints the times.
+app's own cached function (ui.state._cached_report: the cache bounded in bytes of
+core/report_cache.py, outside a Streamlit server) once cold and several times warm, and
+prints the times.
 """
 from __future__ import annotations
 
