@@ -21,7 +21,7 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -574,6 +574,24 @@ def write_output(text: str | Iterable[str], target: Path | None, *, for_terminal
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise OutputClosed("standard output was closed before the report was written") from None
         return
+    def write_text(handle) -> None:
+        for piece in pieces:
+            handle.write(piece)
+
+    write_whole(target, write_text, binary=False)
+
+
+def write_binary_output(data: bytes, target: Path | None) -> None:
+    """Bytes (an xlsx) into a file, whole or not at all, as write_output writes text."""
+    if target is None:
+        raise InputError("a binary export needs --output FILE")
+    write_whole(target, lambda handle: handle.write(data), binary=True)
+
+
+def write_whole(target: Path, write: Callable, *, binary: bool) -> None:
+    """`write(handle)` into a temp file beside `target`, renamed into place when complete: a
+    new file gets the umask's mode (as the shell's > would); a replaced one keeps its mode
+    (and owner, where allowed)."""
     check_output(str(target))
     try:
         existing = target.stat()
@@ -585,9 +603,9 @@ def write_output(text: str | Iterable[str], target: Path | None, *, for_terminal
         raise InputError(f"--output: cannot write in the folder {target.parent}: "
                          f"{exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            for piece in pieces:
-                handle.write(piece)
+        opened = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with opened as handle:
+            write(handle)
             handle.flush()
             if existing is not None:
                 os.fchmod(handle.fileno(), stat.S_IMODE(existing.st_mode))
@@ -595,43 +613,6 @@ def write_output(text: str | Iterable[str], target: Path | None, *, for_terminal
                     os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
                 except OSError:
                     pass  # not ours to give away: the file becomes the writer's
-            else:
-                os.fchmod(handle.fileno(), 0o666 & ~_umask())
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"--output: cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_binary_output(data: bytes, target: Path | None) -> None:
-    """Bytes (an xlsx) into a file, whole or not at all, as write_output writes text: a temp
-    file renamed into place, a new file with the umask's mode, a replaced one keeping its own."""
-    if target is None:
-        raise InputError("a binary export needs --output FILE")
-    check_output(str(target))
-    try:
-        existing = target.stat()
-    except FileNotFoundError:
-        existing = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as exc:
-        raise InputError(f"--output: cannot write in the folder {target.parent}: "
-                         f"{exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if existing is not None:
-                os.fchmod(handle.fileno(), stat.S_IMODE(existing.st_mode))
-                try:
-                    os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
-                except OSError:
-                    pass
             else:
                 os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
