@@ -453,17 +453,22 @@ def cmd_report(args) -> int:
     report = run_report(source, params, settings)
     for note in report.notes:   # e.g. an analytics copy whose last sync did not finish
         print(f"warning: {note}", file=sys.stderr)
-    if args.format == "table":
-        if report.empty:
-            print(terminal_safe(f"No calls match this report in {report.source} for the period "
-                                f"{params.from_}–{params.till}; widen the period or relax the "
-                                "filters."), file=sys.stderr)
-        write_output(table_text(report), output, for_terminal=True)
-    elif EXPORTERS[args.format].binary:
-        write_binary_export(report, args.format, output)
-    else:
-        write_output(export_chunks(report, args.format), output)
+    if args.format == "table" and report.empty:
+        print(terminal_safe(f"No calls match this report in {report.source} for the period "
+                            f"{params.from_}–{params.till}; widen the period or relax the "
+                            "filters."), file=sys.stderr)
+    write_report(report, args.format, output)
     return EXIT_OK
+
+
+def write_report(report, fmt: str, output: Path | None) -> None:
+    """The report in `fmt`: a table for a person, else an export (binary ones to a file only)."""
+    if fmt == "table":
+        write_output(table_text(report), output, for_terminal=True)
+    elif EXPORTERS[fmt].binary:
+        write_binary_export(report, fmt, output)
+    else:
+        write_output(export_chunks(report, fmt), output)
 
 
 def cmd_losses(args) -> int:
@@ -483,12 +488,7 @@ def cmd_losses(args) -> int:
     print(terminal_safe(f"{len(report.rows)} rows by {LOSS_TITLES[args.by].lower()} {what}: "
                         f"{found.lost:,.2f} {report.currency} lost over {found.calls:,} calls"),
           file=sys.stderr)
-    if args.format == "table":
-        write_output(table_text(report), output, for_terminal=True)
-    elif EXPORTERS[args.format].binary:
-        write_binary_export(report, args.format, output)
-    else:
-        write_output(export_chunks(report, args.format), output)
+    write_report(report, args.format, output)
     return EXIT_OK
 
 
