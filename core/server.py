@@ -281,6 +281,7 @@ def deadline_channel(timeout: float):
     class DeadlineChannel(HTTPChannel):
         arriving = None  # the request being received, and since when
         arriving_since = 0.0
+        sending_since = None  # since when waitress has had enough output to send
 
         def received(self, data):
             result = super().received(data)
@@ -291,7 +292,15 @@ def deadline_channel(timeout: float):
         def stalled(self, now: float) -> bool:
             slow_request = (self.request is not None and self.request is self.arriving
                             and now - self.arriving_since > timeout)
-            unread = self.total_outbufs_len > 0 and now - self.last_activity > timeout
+            # A worker adds output an instant before sending it, and an answer that waited in
+            # the queue starts with an old last_activity: the clock starts when this loop
+            # first sees output to send, so only a client that stopped reading is dropped.
+            if self.total_outbufs_len < self.adj.send_bytes:
+                self.sending_since = None
+            elif self.sending_since is None:
+                self.sending_since = now
+            unread = (self.sending_since is not None
+                      and now - max(self.last_activity, self.sending_since) > timeout)
             return slow_request or unread
 
         def writable(self):  # asked on every turn of the server loop (at least once a second)

@@ -538,3 +538,27 @@ def test_an_answer_left_unread_frees_its_thread():
         started = time.monotonic()
         assert requests.get(root + "/small", timeout=10).text == "small"
         assert time.monotonic() - started < 6
+
+
+def test_output_counts_as_unread_only_once_it_has_waited_a_whole_timeout():
+    """The worker thread adds an answer to a channel that has been quiet for longer than the
+    timeout (it waited in the queue) an instant before sending it: the server loop may look
+    in between, and must not take that instant for a client that stopped reading."""
+    from types import SimpleNamespace
+
+    from core.server import deadline_channel
+    channel = object.__new__(deadline_channel(1))
+    channel.adj = SimpleNamespace(send_bytes=1)
+    channel.request = None
+    now = time.time()
+    channel.last_activity = now - 5
+    channel.total_outbufs_len = 5
+    assert not channel.stalled(now)  # the answer has only just appeared
+    assert not channel.stalled(now + 0.9)
+    assert channel.stalled(now + 1.1)  # and nothing has been read for a second since
+    channel.last_activity = now + 1.0  # the client read some of it
+    assert not channel.stalled(now + 1.5)
+    channel.total_outbufs_len = 0  # all of it sent: the clock stops
+    assert not channel.stalled(now + 9)
+    channel.total_outbufs_len = 5
+    assert not channel.stalled(now + 9.5)
