@@ -784,22 +784,25 @@ def build_parser() -> Parser:
     serve.set_defaults(func=cmd_serve)
 
     sync = sub.add_parser(
-        "sync", help="copy a MOR database into a DuckDB analytics copy (incremental)",
+        "sync", help="copy a MOR database into an analytics copy: DuckDB, chDB or a ClickHouse "
+                     "server (incremental)",
         modules=("sync",),
         description="Copy MOR's calls (incrementally by id) and lookup tables (in full) into "
-                    "a DuckDB file on which reports run in well under a second. Safe to "
-                    "interrupt and re-run. The source password comes from $MOR_DB_PASSWORD "
-                    "when the URL has none; never put it on the command line.")
+                    "a DuckDB file, a chDB directory or a ClickHouse server, on which reports "
+                    "run in well under a second. Safe to interrupt and re-run. Passwords come "
+                    "from $MOR_DB_PASSWORD (the source) and $MOR_COPY_PASSWORD (a ClickHouse "
+                    "server holding the copy); never put them on the command line.")
     sync.add_argument("--from", dest="source", required=True, metavar="URL", type=database_url,
                       help="SQLAlchemy URL of the MOR database, e.g. mysql+pymysql://reader@host/mor")
     sync.add_argument("--to", dest="target", required=True, metavar="URL", type=database_url,
-                      help="the copy, e.g. duckdb:///data/mor.duckdb (created when missing)")
+                      help="the copy (created when missing): duckdb:///data/mor.duckdb, "
+                           "chdb:///data/mor.chdb or clickhousedb://user@host:8123/mor")
     sync.add_argument("--batch", metavar="ROWS", type=whole(1, SYNC_MAX_BATCH, f"a number of rows from 1 to "
                                                                f"{SYNC_MAX_BATCH:,}"),
                       help="call records per committed batch (default 200,000)")
     sync.add_argument("--full", action="store_true",
-                      help="drop the copied calls and copy all again (after re-rating, or "
-                           "to switch sources)")
+                      help="copy all again beside the copy, swapped in when complete (after "
+                           "re-rating, or to switch sources)")
     sync.add_argument("--quiet", action="store_true", help="no progress bar")
     sync.set_defaults(func=cmd_sync)
 

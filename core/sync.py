@@ -1,6 +1,12 @@
-"""The analytics copy: MOR's report tables copied into a DuckDB file, kept up to date.
+"""The analytics copy: MOR's report tables copied into DuckDB or ClickHouse, kept up to date.
 
     python -m core sync --from mysql+pymysql://reader@mor-host/mor --to duckdb:///data/mor.duckdb
+
+The copy (`--to`) is a DuckDB file, a chDB data directory (chdb:///PATH[?database=NAME]) or
+a database on a ClickHouse server (clickhousedb://user@host:8123/db, its password from
+$MOR_COPY_PASSWORD). ClickHouse has no transaction over a batch and its bookkeeping: there a
+batch's rows go in first and its bookkeeping after, and rows above the recorded last id
+(a batch whose bookkeeping never landed) are removed when the next run starts.
 
 A month of 10 million calls takes tens of seconds to aggregate in MySQL/MariaDB and well
 under a second in DuckDB; reports run on the copy exactly as on MOR (same declared schema,
@@ -21,11 +27,13 @@ same SQL). What a run does, on the copy opened once:
 An interrupted run (Ctrl-C, kill, power loss, a failing source) leaves the copy at the
 end of its last committed batch, marked incomplete: `copy_warning` says so on every report
 over it, and the next run resumes there. `--full` builds a whole new copy beside the old
-one and swaps it in only when complete; until then the old copy stays as it was.
+one (a DuckDB file beside it; in ClickHouse, a database NAME_rebuilding beside NAME) and
+swaps it in only when complete; until then the old copy stays as it was.
 
-The source is only ever read, and may not be the copy's own file. Its password is never
-taken from the command line: give a URL without one and set MOR_DB_PASSWORD. The copy
-records the source URL with the password masked.
+The source is only ever read, and may not be the copy's own file. No password is taken from
+the command line: give URLs without one and set MOR_DB_PASSWORD (the source) and
+MOR_COPY_PASSWORD (a ClickHouse server holding the copy). The copy records the source URL
+with the password masked.
 
 Limits: MOR may re-rate or delete calls already copied; an incremental run does not see
 that. `--full` rebuilds the copy from scratch.
@@ -35,7 +43,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -43,9 +51,10 @@ from typing import Callable, Iterator
 import duckdb
 import pyarrow as pa
 from sqlalchemy import Table, func, insert, inspect, literal_column, select, update
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import DropIndex
 from sqlalchemy.sql import table as table_clause
 
 from . import arrow, bulk, clickhouse
@@ -148,40 +157,95 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-class ChdbDirectory(type(Path())):
-    """A copy that is a chDB data directory (core/clickhouse.py), not a DuckDB file;
-    `database`: the ClickHouse database in it (chdb:///PATH?database=NAME), else None."""
+COPY_PASSWORD_ENV = "MOR_COPY_PASSWORD"
+TO_HINT = ("use duckdb:///path/to/copy.duckdb, chdb:///path/to/copy.chdb or "
+           "clickhousedb://user@host:8123/database")
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Where a sync writes: a DuckDB file, a chDB data directory (`database`: the ClickHouse
+    database in it, None for 'default') or a database on a ClickHouse server (`path` None)."""
+    kind: str                   # "duckdb" | "chdb" | "clickhousedb"
+    url: URL = field(repr=False)  # without a password; `engine_url` adds it
+    path: Path | None = None
     database: str | None = None
 
+    @property
+    def name(self) -> str:
+        """How messages name the copy: its file or directory, or its server URL."""
+        return str(self.path) if self.path is not None else self.url.render_as_string(hide_password=True)
 
-def _copy_url(path: Path) -> str:
-    if isinstance(path, ChdbDirectory):
-        return f"chdb:///{path}" + (f"?database={path.database}" if path.database else "")
-    return f"duckdb:///{path}"
+    @property
+    def in_clickhouse(self) -> bool:
+        return self.kind in clickhouse.DIALECTS
+
+    def engine_url(self) -> str:
+        """The URL to open: a chDB path made absolute; a server's password from $MOR_COPY_PASSWORD."""
+        if self.kind == "duckdb":
+            return f"duckdb:///{self.path}"
+        if self.kind == "chdb":
+            return f"chdb:///{self.path}" + (f"?database={self.database}" if self.database else "")
+        url = self.url
+        if url.username and os.environ.get(COPY_PASSWORD_ENV):
+            url = url.set(password=os.environ[COPY_PASSWORD_ENV])
+        return url.render_as_string(hide_password=False)
+
+    def safe_url(self) -> str:
+        from .sources.db import safe_url
+        return safe_url(self.engine_url())
+
+    def beside(self) -> Copy:
+        """Where `--full` builds the new copy: a hidden file beside a DuckDB file, a database
+        NAME_rebuilding beside NAME in ClickHouse."""
+        if self.kind == "duckdb":
+            return replace(self, path=self.path.with_name(f".{self.path.name}.rebuilding"))
+        aside = f"{self.database or 'default'}_rebuilding"
+        if self.kind == "chdb":
+            return replace(self, database=aside)
+        return replace(self, url=self.url.set(database=aside), database=aside)
 
 
-def _copy_path(target_url: str) -> Path:
-    """The copy's file from a duckdb:/// URL, or a ParamError saying what --to takes."""
+def _copy_target(target_url: str) -> Copy:
+    """The copy a --to URL names, or a ParamError saying what --to takes."""
     try:
         url = make_url(target_url)
     except ArgumentError:
-        raise ParamError("--to", f"'{target_url}' is not a database URL; "
-                                 "use duckdb:///path/to/copy.duckdb") from None
-    if (url.get_backend_name() not in ("duckdb", "chdb") or not url.database
-            or url.database == ":memory:"):
-        raise ParamError("--to", f"'{target_url}' is not a DuckDB file or chDB directory URL; "
-                                 "use duckdb:///path/to/copy.duckdb or chdb:///path/to/copy.chdb")
+        raise ParamError("--to", f"'{target_url}' is not a database URL; {TO_HINT}") from None
+    kind = url.get_backend_name()
+    if kind == "clickhousedb":
+        return _server_copy(url)
+    if kind not in ("duckdb", "chdb") or not url.database or url.database == ":memory:":
+        raise ParamError("--to", f"'{target_url}' is not a DuckDB file, chDB directory or ClickHouse "
+                                 f"server URL; {TO_HINT}")
     path = Path(url.database).expanduser()
-    if url.get_backend_name() == "chdb":
+    database = None
+    if kind == "chdb":
         try:
             database = clickhouse.chdb_parts(url)[1]
         except clickhouse.BadChdbUrl as exc:
             raise ParamError("--to", str(exc)) from None
-        path = ChdbDirectory(path)
-        path.database = database
     if not path.resolve().parent.is_dir():
         raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
-    return path
+    return Copy(kind, url, path, database)
+
+
+def _server_copy(url: URL) -> Copy:
+    """A database on a ClickHouse server, checked like any URL we open (harmless options)."""
+    from .sources.db import check_url
+    if url.password is not None:
+        raise ParamError("--to", "the URL carries a password, which other users of this machine "
+                                 f"could read in the process list; leave it out and set {COPY_PASSWORD_ENV}")
+    if not url.host or not url.database:
+        raise ParamError("--to", f"a ClickHouse server URL names its host and database: {TO_HINT}")
+    if not clickhouse.DATABASE_NAME.fullmatch(url.database):
+        raise ParamError("--to", f"{url.database!r} is not a database name: letters, digits and '_' "
+                                 "(64 at most), not starting with a digit")
+    try:
+        check_url(url)
+    except SourceUnavailable as exc:
+        raise ParamError("--to", exc.full() if hasattr(exc, "full") else str(exc)) from None
+    return Copy("clickhousedb", url, None, url.database)
 
 
 def _database_file(url) -> Path | None:
@@ -206,9 +270,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def _refuse_same_file(source_url, path: Path) -> None:
+def _refuse_same_file(source_url, path: Path | None) -> None:
     source_file = _database_file(source_url)
-    if source_file is not None and _same_file(source_file, path):
+    if source_file is not None and path is not None and _same_file(source_file, path):
         raise ParamError("--to", f"{path} is the source database itself (--from); the copy "
                                  "must be another file, e.g. duckdb:///data/mor.duckdb")
 
@@ -287,32 +351,74 @@ def _copy_rows(con, target, chunks: Iterator[list], on_chunk=None) -> int:
     return n
 
 
+OPEN_HINTS = {
+    "duckdb": "another process (the app, another sync) may hold it open: stop it or wait, then "
+              "run the sync again; or it is not a DuckDB file",
+    "chdb": "another process (the app, another sync) may hold the directory open: stop it or "
+            "wait, then run the sync again; or it is not a chDB data directory",
+    "clickhousedb": f"check the URL, that the server runs, the user's rights and ${COPY_PASSWORD_ENV}",
+}
+WRITE_HINTS = {
+    "duckdb": "check the free disk space and the file's permissions, then run the sync again",
+    "chdb": "check the free disk space and the directory's permissions, then run the sync again",
+    "clickhousedb": "check the server and the user's rights (CREATE, INSERT, ALTER), then run "
+                    "the sync again",
+}
+TITLES = {"duckdb": "DuckDB copy", "chdb": "chDB copy", "clickhousedb": "ClickHouse copy"}
+
+
 @contextlib.contextmanager
-def _open_copy(path: Path) -> Iterator[Connection]:
+def _open_copy(copy: Copy) -> Iterator[Connection]:
     """The copy, opened once for the whole run; its failures come out as SourceUnavailable,
     and DuckDB's 'Query interrupted' (how it reports Ctrl-C) as the KeyboardInterrupt it is."""
-    engine = clickhouse.create(_copy_url(path), create_database=True, poolclass=NullPool)
+    if copy.kind == "clickhousedb":
+        _create_server_database(copy)
+    engine = clickhouse.create(copy.engine_url(), create_database=True, poolclass=NullPool)
+    title = TITLES[copy.kind]
     try:
         try:
             conn = engine.connect()
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(
-                f"cannot open the DuckDB copy {path}: {_first_line(exc)}",
-                hint="another process (the app, another sync) may hold it open: stop it or "
-                     "wait, then run the sync again; or it is not a DuckDB file") from None
+        except Exception as exc:
+            if not _database_error(exc):
+                raise
+            raise SourceUnavailable(f"cannot open the {title} {copy.name}: {_first_line(exc)}",
+                                    hint=OPEN_HINTS[copy.kind]) from None
         with conn:
             try:
                 yield conn
             except Exception as exc:
                 if arrow.interrupted(exc):
                     raise KeyboardInterrupt from None
-                if isinstance(exc, (SQLAlchemyError, duckdb.Error)):
-                    raise SourceUnavailable(f"writing the DuckDB copy {path} failed: {_first_line(exc)}",
-                                            hint="check the free disk space and the file's "
-                                                 "permissions, then run the sync again") from None
+                if _database_error(exc):
+                    raise SourceUnavailable(f"writing the {title} {copy.name} failed: {_first_line(exc)}",
+                                            hint=WRITE_HINTS[copy.kind]) from None
                 raise
     finally:
         engine.dispose()
+
+
+def _database_error(exc: BaseException) -> bool:
+    """An error of the copy's database or its driver (not a bug of ours)."""
+    if isinstance(exc, (SQLAlchemyError, duckdb.Error)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith(("clickhouse_connect", "chdb"))
+
+
+def _create_server_database(copy: Copy) -> None:
+    """The copy's database on a ClickHouse server, made when missing (through the server's
+    `default` database, which every server has)."""
+    admin = clickhouse.create(make_url(copy.engine_url()).set(database="default"), poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{copy.database}`")
+    except Exception as exc:
+        if not _database_error(exc):
+            raise
+        raise SourceUnavailable(f"cannot open the ClickHouse copy {copy.name}: {_first_line(exc)}",
+                                hint=OPEN_HINTS["clickhousedb"]) from None
+    finally:
+        admin.dispose()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -320,16 +426,25 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else exc.__class__.__name__
 
 
-def _prepare(conn: Connection, path: Path) -> None:
-    """MOR's declared tables (with our indexes) and sync_state, when missing; sync_state
-    columns a copy made by an older sync lacks, added. Refuses a DuckDB database that is
-    not a copy: the sync never writes into someone else's tables."""
+def _prepare(conn: Connection, copy: Copy) -> None:
+    """MOR's declared tables and sync_state, when missing; sync_state columns a copy made by
+    an older sync lacks, added. Refuses a database that is not a copy: the sync never writes
+    into someone else's tables.
+
+    A new DuckDB copy keeps no secondary index on calls: DuckDB answers the reports from its
+    zone maps (it scans an ART index only for a few thousand rows at most), and keeping the
+    four indexes made the first copy of 1M calls take a third longer (docs/benchmarks.md).
+    A copy made with them keeps them."""
     with conn.begin():
         names = set(inspect(conn).get_table_names())
         if names and sync_state.name not in names:
-            raise ParamError("--to", f"{path} is a DuckDB database but not an analytics copy "
-                                     "(it has no sync_state table); give another --to")
+            engine = "DuckDB" if copy.kind == "duckdb" else "ClickHouse"
+            raise ParamError("--to", f"{copy.name} is a {engine} database but not an analytics "
+                                     "copy (it has no sync_state table); give another --to")
         metadata.create_all(conn)
+        if copy.kind == "duckdb" and calls.name not in names:
+            for index in calls.indexes:
+                conn.execute(DropIndex(index, if_exists=True))
         copy_metadata.create_all(conn)
         present = _column_names(conn, sync_state.name)
         for column in sync_state.columns:
@@ -446,62 +561,106 @@ def _run(source: Engine, source_name: str, conn: Connection, top: int, target: s
     return result
 
 
-def _update(source: Engine, source_name: str, path: Path, top: int, options: _Options) -> SyncResult:
+def _update(source: Engine, source_name: str, copy: Copy, top: int, options: _Options) -> SyncResult:
     """The incremental run: into the copy itself, resumable batch by batch."""
-    from .sources.db import safe_url
-
-    with _open_copy(path) as conn:
-        _prepare(conn, path)
+    with _open_copy(copy) as conn:
+        _prepare(conn, copy)
         with conn.begin():
             state = copy_state(conn) or {}
         if state and state.get("source") != source_name:
             raise SourceUnavailable(
-                f"the copy {path} was made from {state.get('source')}, not {source_name}",
+                f"the copy {copy.name} was made from {state.get('source')}, not {source_name}",
                 hint="run with --full to rebuild it from this source, or give another --to")
-        return _run(source, source_name, conn, top, safe_url(_copy_url(path)), options)
+        return _run(source, source_name, conn, top, copy.safe_url(), options)
 
 
 def _database_files(path: Path) -> tuple[Path, Path]:
     return path, path.with_name(path.name + ".wal")
 
 
-def _rebuild(source: Engine, source_name: str, path: Path, top: int, options: _Options) -> SyncResult:
+def _rebuild(source: Engine, source_name: str, copy: Copy, top: int, options: _Options) -> SyncResult:
     """--full: a whole new copy built beside the old one and swapped in only when complete.
     Until the swap the old copy stays as it was, and reports may keep reading it."""
-    from .sources.db import safe_url
-
-    if isinstance(path, ChdbDirectory):
-        raise ParamError("--full", f"a chDB copy is not rebuilt aside: remove {path} and run the "
-                                   "sync again (it copies everything into a new directory)")
+    if copy.in_clickhouse:
+        return _rebuild_in_clickhouse(source, source_name, copy, top, options)
+    path = copy.path
     if path.exists():            # only a copy is ever replaced, and not while in use
-        with _open_copy(path) as conn:
-            _prepare(conn, path)
-    aside = path.with_name(f".{path.name}.rebuilding")
-    for leftover in _database_files(aside):      # of a rebuild that was killed
+        with _open_copy(copy) as conn:
+            _prepare(conn, copy)
+    aside = copy.beside()
+    for leftover in _database_files(aside.path):      # of a rebuild that was killed
         leftover.unlink(missing_ok=True)
     try:
         with _open_copy(aside) as conn:
             _prepare(conn, aside)
-            result = _run(source, source_name, conn, top, safe_url(f"duckdb:///{path}"), options)
+            result = _run(source, source_name, conn, top, copy.safe_url(), options)
             conn.exec_driver_sql("CHECKPOINT")
-        _swap(aside, path)
+        _swap(aside.path, copy)
     except BaseException:
-        for part in _database_files(aside):
+        for part in _database_files(aside.path):
             part.unlink(missing_ok=True)
         raise
     result.rebuilt = True
     return result
 
 
-def _swap(aside: Path, path: Path) -> None:
+def _rebuild_in_clickhouse(source: Engine, source_name: str, copy: Copy, top: int,
+                           options: _Options) -> SyncResult:
+    """--full in ClickHouse: the new copy is built in the database NAME_rebuilding; then each
+    of its tables is swapped in (`_swap_table`; sync_state last, so a report between two
+    swaps sees at worst the old bookkeeping), and that database is dropped."""
+    aside = copy.beside()
+    with _open_copy(copy) as conn:      # only a copy is ever replaced
+        _prepare(conn, copy)
+        _drop_database(conn, aside.database)     # of a rebuild that was killed
+    try:
+        with _open_copy(aside) as conn:
+            _prepare(conn, aside)
+            result = _run(source, source_name, conn, top, copy.safe_url(), options)
+        with _open_copy(copy) as conn:
+            for table in (*LOOKUP_TABLES, calls, sync_state):
+                _swap_table(conn, aside.database, table.name)
+    except BaseException:
+        with contextlib.suppress(SourceUnavailable), _open_copy(copy) as conn:
+            _drop_database(conn, aside.database)
+        raise
+    with _open_copy(copy) as conn:      # now holding the old tables
+        _drop_database(conn, aside.database)
+    result.rebuilt = True
+    return result
+
+
+def _swap_table(conn: Connection, aside: str, name: str) -> None:
+    """The table `name` of the database `aside` in place of the connection's own, in one
+    EXCHANGE. EXCHANGE only works within one database engine (chDB's `default` is not
+    Atomic), so the new table is first made beside the old one: the calls by attaching
+    their data parts (hard links, no copy), the small tables by copying their rows (the
+    bookkeeping's UPDATEs leave patch parts, which ATTACH refuses)."""
+    new, old = f"`{name}__rebuilt`", f"`{aside}`.`{name}`"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {new} SYNC")        # of a swap that was killed
+    conn.exec_driver_sql(f"CREATE TABLE {new} AS {old}")
+    if name == calls.name:
+        conn.exec_driver_sql(f"ALTER TABLE {new} ATTACH PARTITION ALL FROM {old}")
+    else:
+        conn.exec_driver_sql(f"INSERT INTO {new} SELECT * FROM {old}")
+    conn.exec_driver_sql(f"EXCHANGE TABLES `{name}` AND {new}")
+    conn.exec_driver_sql(f"DROP TABLE {new} SYNC")
+
+
+def _drop_database(conn: Connection, name: str) -> None:
+    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}` SYNC")
+
+
+def _swap(aside: Path, copy: Copy) -> None:
     """Put the finished copy in place of the old one, in one rename. The old copy is
     opened first, which waits for no one but fails while another process holds it, and
     its log is merged on close, so no stale log can be replayed into the new file."""
     if _database_files(aside)[1].exists():      # closed after a CHECKPOINT: never expected
         raise SourceUnavailable(f"the rebuilt copy {aside} was not completely written; the old "
                                 "copy was kept", hint="run the sync again")
+    path = copy.path
     if path.exists():
-        with _open_copy(path) as conn:
+        with _open_copy(copy) as conn:
             conn.exec_driver_sql("CHECKPOINT")
         if _database_files(path)[1].exists():
             raise SourceUnavailable(f"the copy {path} is in use by another process; the rebuilt "
@@ -514,8 +673,8 @@ def sync(source_url: str | Engine, target_url: str, *, full: bool = False,
          batch_rows: int = BATCH_ROWS, fetch_rows: int = FETCH_ROWS,
          progress_stream=None, show_progress: bool = True,
          on_batch: Callable[[int, int], None] | None = None) -> SyncResult:
-    """Bring the DuckDB copy at `target_url` up to date with the MOR database `source_url`
-    (with `full`, rebuild it aside and swap it in when complete).
+    """Bring the copy at `target_url` (DuckDB, chDB or a ClickHouse server) up to date with
+    the MOR database `source_url` (with `full`, rebuild it aside and swap it in when complete).
 
     Bad input: ParamError. The source or the copy failing: SourceUnavailable. Ctrl-C:
     KeyboardInterrupt, with the copy at its last committed batch (or, with `full`, as it was).
@@ -524,8 +683,8 @@ def sync(source_url: str | Engine, target_url: str, *, full: bool = False,
 
     if batch_rows < 1 or fetch_rows < 1:
         raise ParamError("--batch", "must be a positive number of rows")
-    path = _copy_path(target_url)
-    _refuse_same_file(source_url if isinstance(source_url, str) else source_url.url, path)
+    copy = _copy_target(target_url)
+    _refuse_same_file(source_url if isinstance(source_url, str) else source_url.url, copy.path)
     source = open_engine(source_url) if isinstance(source_url, str) else source_url
     source_name = safe_url(source.url)
     options = _Options(batch_rows=batch_rows, fetch_rows=fetch_rows, on_batch=on_batch,
@@ -533,7 +692,7 @@ def sync(source_url: str | Engine, target_url: str, *, full: bool = False,
     started = time.monotonic()
     try:
         top = _check_source(source, source_name)
-        result = (_rebuild if full else _update)(source, source_name, path, top, options)
+        result = (_rebuild if full else _update)(source, source_name, copy, top, options)
     finally:
         if isinstance(source_url, str):
             source.dispose()
