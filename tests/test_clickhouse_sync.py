@@ -121,3 +121,22 @@ def test_a_bad_clickhouse_copy_url_is_refused_before_anything_runs(to, says):
         sync("sqlite:////nonexistent/mor.sqlite", to, show_progress=False)
     assert says in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+def test_reports_on_a_chdb_copy_equal_reports_on_the_source(tmp_path):
+    """The sync tests' source (the hand fixture and 150 calls with failovers, filters and
+    NULLs), copied into chDB: every report variant, as admin and as a Reseller PRO, is the
+    same on the copy as on the source."""
+    from tests.engines import populate
+    from tests.test_sync import _source_tables, assert_same_reports
+    url = f"sqlite:///{tmp_path / 'mor.sqlite'}"
+    source = create_engine(url, poolclass=NullPool)
+    populate(source, _source_tables())
+    target = f"chdb:///{tmp_path / 'copy.chdb'}"
+    sync(url, target, batch_rows=40, show_progress=False)
+    copy_engine = clickhouse.create(target, poolclass=NullPool)
+    try:
+        assert_same_reports(source, copy_engine)
+    finally:
+        copy_engine.dispose()
+        source.dispose()
