@@ -1,15 +1,17 @@
 """Fixtures giving a MOR database on each engine (see tests/engines.py).
 
-- `engine_kind`: "sqlite", "mariadb", "duckdb", "chdb" or "clickhouse" (a server named by
-  $MOR_TEST_CLICKHOUSE_URL, skipped when unset); every test that uses it (directly or via
-  `make_db` / `db_url_factory`) runs once per kind, with ids `[sqlite]`, `[mariadb]`,
-  `[duckdb]`, so `pytest -k sqlite` picks one, and markers of the same names are added
-  (`pytest -m "not mariadb"`). Restrict the kinds with `--engines=sqlite,duckdb` or
-  MOR_TEST_ENGINES=sqlite,duckdb; the others are deselected.
+- `engine_kind`: "sqlite", "mariadb", "duckdb", "chdb" or "clickhouse" (a clickhousedb://
+  server: $MOR_TEST_CLICKHOUSE_URL, else the chDB stand-in, see `clickhouse_url`); every
+  test that uses it (directly or via `make_db` / `db_url_factory`) runs once per kind,
+  with ids `[sqlite]`, `[mariadb]`, `[duckdb]`, so `pytest -k sqlite` picks one, and
+  markers of the same names are added (`pytest -m "not mariadb"`). Restrict the kinds
+  with `--engines=sqlite,duckdb` or MOR_TEST_ENGINES=sqlite,duckdb; the others are
+  deselected.
 - `make_db(tables) -> Engine`: a fresh database holding `tables` (name -> list of row dicts).
 - `db_url_factory(tables) -> (Engine, url)`: the same, with the URL for command-line tests.
 - `mariadb_server` (session): the private MariaDB server, started on first use. Without a
   MariaDB binary the mariadb tests skip, or fail when CI=true or MOR_REQUIRE_MARIADB=1.
+- `clickhouse_url` (session): the clickhouse kind's server, started on first use.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import os
 
 import pytest
 
+from tests import clickhouse_http
 from tests.engines import (
     CLICKHOUSE_ENV,
     ENGINE_KINDS,
@@ -91,13 +94,31 @@ def mariadb_server():
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def clickhouse_url(tmp_path_factory):
+    """The clickhouse kind's server: $MOR_TEST_CLICKHOUSE_URL (a real one), else the chDB
+    stand-in (tests/clickhouse_http.py), started once for the session and killed after it.
+    The stand-in runs our clickhousedb:// path on the real ClickHouse engine, but not a real
+    server's own HTTP layer."""
+    url = os.environ.get(CLICKHOUSE_ENV)
+    if url:
+        yield url
+        return
+    try:
+        proc, base = clickhouse_http.start(str(tmp_path_factory.mktemp("clickhouse_http") / "data"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield f"clickhousedb://default@{base.removeprefix('http://')}/default"
+    finally:
+        clickhouse_http.stop(proc)
+
+
 @pytest.fixture
 def _db_factory(engine_kind, tmp_path, request):
-    if engine_kind == "clickhouse" and not os.environ.get(CLICKHOUSE_ENV):
-        pytest.skip(f"no ClickHouse server: set ${CLICKHOUSE_ENV} (e.g. "
-                    "clickhousedb://default@localhost:8123/default) to run this on one; CI runs chDB")
     server = request.getfixturevalue("mariadb_server") if engine_kind == "mariadb" else None
-    factory = DatabaseFactory(engine_kind, tmp_path, server)
+    url = request.getfixturevalue("clickhouse_url") if engine_kind == "clickhouse" else None
+    factory = DatabaseFactory(engine_kind, tmp_path, server, url)
     try:
         yield factory
     finally:

@@ -14,8 +14,12 @@ On chDB each database is a fresh ClickHouse database (`chdb:///DIR?database=NAME
 data directory per test process (a fresh directory costs about a second, a database a few
 milliseconds), dropped after the test; chDB runs one directory per process, so every engine
 here holds no connection between uses (NullPool) and a subprocess (CLI tests) can open it.
-The "clickhouse" kind runs on the server named by $MOR_TEST_CLICKHOUSE_URL (a fresh
-database on it per call), else skips.
+The "clickhouse" kind runs on a ClickHouse server through a clickhousedb:// URL (a fresh
+database on it per call): the one named by $MOR_TEST_CLICKHOUSE_URL, else the chDB stand-in
+(tests/clickhouse_http.py: ClickHouse's HTTP interface served by chDB in a process of its
+own, started once per test session). The stand-in exercises our clickhousedb:// path
+(clickhouse-connect's HTTP client and SQLAlchemy dialect, per-query settings, Arrow inserts)
+on the real ClickHouse engine, not a real server's own HTTP layer.
 """
 from __future__ import annotations
 
@@ -125,14 +129,16 @@ def chdb_directory() -> str:
 class DatabaseFactory:
     """Builds fresh databases of one kind; `close()` disposes them (and drops MariaDB ones)."""
 
-    def __init__(self, kind: str, tmp_dir: Path, mariadb=None) -> None:
+    def __init__(self, kind: str, tmp_dir: Path, mariadb=None, clickhouse_url: str | None = None) -> None:
         if kind not in ENGINE_KINDS:
             raise ValueError(f"unknown engine kind {kind!r}")
         if kind == "mariadb" and mariadb is None:
             raise ValueError("the mariadb kind needs a running MariaDBServer")
-        if kind == "clickhouse" and not os.environ.get(CLICKHOUSE_ENV):
-            raise ValueError(f"the clickhouse kind needs ${CLICKHOUSE_ENV}")
+        clickhouse_url = clickhouse_url or os.environ.get(CLICKHOUSE_ENV)
+        if kind == "clickhouse" and not clickhouse_url:
+            raise ValueError(f"the clickhouse kind needs a server URL (${CLICKHOUSE_ENV} or the stand-in's)")
         self.kind = kind
+        self.clickhouse_url = clickhouse_url
         self.tmp_dir = Path(tmp_dir)
         self.mariadb = mariadb
         self._engines: list[Engine] = []
@@ -167,9 +173,9 @@ class DatabaseFactory:
                 dict(self.mariadb.CONNECT_ARGS), {})
 
     def _clickhouse_database(self) -> str:
-        """A fresh database on the $MOR_TEST_CLICKHOUSE_URL server; its URL."""
+        """A fresh database on the ClickHouse server; its URL."""
         from sqlalchemy import make_url, text
-        base = make_url(os.environ[CLICKHOUSE_ENV])
+        base = make_url(self.clickhouse_url)
         name = f"mor_test_{os.getpid()}_{self._count}"
         admin = create_engine(base, poolclass=NullPool, connect_args=clickhouse.connect_args("clickhousedb"))
         try:
@@ -254,7 +260,7 @@ class DatabaseFactory:
 
     def _drop_clickhouse(self, name: str) -> None:
         from sqlalchemy import make_url, text
-        admin = create_engine(make_url(os.environ[CLICKHOUSE_ENV]), poolclass=NullPool,
+        admin = create_engine(make_url(self.clickhouse_url), poolclass=NullPool,
                               connect_args=clickhouse.connect_args("clickhousedb"))
         try:
             with admin.connect() as conn:
