@@ -195,8 +195,10 @@ def create(url: str | URL, *, create_database: bool = False, **kwargs) -> Engine
 
 
 def connect_args(backend: str) -> dict:
-    """What a ClickHouse server's client takes at connection: the session settings."""
-    return {"settings": dict(SESSION_SETTINGS)} if backend == "clickhousedb" else {}
+    """What a ClickHouse server's client takes at connection: the session settings, each as
+    an argument of its own (clickhouse-connect sends every argument it does not know as a
+    setting with each query; a `settings` dict would clash with its own)."""
+    return dict(SESSION_SETTINGS) if backend == "clickhousedb" else {}
 
 
 _shared: dict[str, Engine] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlalchemy.types import Integer
+from sqlalchemy.types import Boolean, Integer
 
 LIKE_ESCAPE = "!"
 
@@ -132,10 +132,43 @@ def _exact_mysql(element, compiler, **kw):
     return "CAST(%s AS BINARY)" % compiler.process(element.clauses, **kw)
 
 
-def escape_like(text: str) -> str:
+CLICKHOUSE_ESCAPE = "\\"       # ClickHouse's LIKE escapes with a backslash, and has no ESCAPE
+
+
+def escape_like(text: str, escape: str = LIKE_ESCAPE) -> str:
     """Escape LIKE's specials so that only '%' (left alone) stays a wildcard."""
-    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
-                .replace("_", LIKE_ESCAPE + "_"))
+    return text.replace(escape, escape * 2).replace("_", escape + "_")
+
+
+class like_folded(FunctionElement):
+    """fold_case(text) LIKE fold_case(pattern): the pattern given twice, escaped with '!'
+    (ESCAPE '!', standard SQL) and with a backslash (ClickHouse, whose LIKE takes no ESCAPE
+    clause in older servers and in clickhouse-connect's compiler); each engine renders its
+    own, so the statement stays one object."""
+    type = Boolean()
+    name = "like_folded"
+    inherit_cache = True
+
+
+@compiles(like_folded)
+def _like_default(element, compiler, **kw):
+    text, pattern, _ = element.clauses.clauses
+    return "(%s LIKE %s ESCAPE '%s')" % (compiler.process(fold_case(text), **kw),
+                                       compiler.process(fold_case(pattern), **kw), LIKE_ESCAPE)
+
+
+@compiles(like_folded, "chdb")
+@compiles(like_folded, "clickhousedb")
+def _like_clickhouse(element, compiler, **kw):
+    text, _, pattern = element.clauses.clauses
+    return "(%s LIKE %s)" % (compiler.process(fold_case(text), **kw),
+                           compiler.process(fold_case(pattern), **kw))
+
+
+def _like(column: ColumnElement, pattern) -> ColumnElement:
+    """`pattern(escape)`: the LIKE pattern escaped with `escape`."""
+    return like_folded(column, literal(pattern(LIKE_ESCAPE), String()),
+                       literal(pattern(CLICKHOUSE_ESCAPE), String()))
 
 
 def matches(column: ColumnElement, value: str) -> ColumnElement:
@@ -145,14 +178,12 @@ def matches(column: ColumnElement, value: str) -> ColumnElement:
     serves both. lower() on both sides makes it case-insensitive on every engine, whatever
     the column's collation (DuckDB's LIKE is case-sensitive, MySQL's depends on collation).
     """
-    return fold_case(column).like(fold_case(literal(escape_like(value), String())),
-                                  escape=LIKE_ESCAPE)
+    return _like(column, lambda escape: escape_like(value, escape))
 
 
 def contains(column: ColumnElement, value: str) -> ColumnElement:
     """A case-insensitive substring match in which '%' and '_' are literal (MOR's clid)."""
-    pattern = "%" + escape_like(value).replace("%", LIKE_ESCAPE + "%") + "%"
-    return fold_case(column).like(fold_case(literal(pattern, String())), escape=LIKE_ESCAPE)
+    return _like(column, lambda escape: "%" + escape_like(value, escape).replace("%", escape + "%") + "%")
 
 
 def column_names(conn, table_name: str) -> set[str]:

@@ -24,7 +24,7 @@ def fetch(conn: Connection, stmt: Select) -> pd.DataFrame:
     """Run the SELECT on `conn`; every row as a DataFrame with the statement's column names."""
     if conn.dialect.name == "duckdb":
         return _duckdb_frame(conn, stmt)
-    return frame(conn.execute(stmt))
+    return frame(conn.execute(stmt), [c.name for c in stmt.selected_columns])
 
 
 def driver_sql(conn: Connection, stmt: Select) -> tuple[str, list]:
@@ -75,9 +75,12 @@ def _plain(name: str, kind):
     return column
 
 
-def frame(result: CursorResult) -> pd.DataFrame:
-    """Every row of `result` (an executed SELECT) as a DataFrame with its column names."""
-    names = list(result.keys())
+def frame(result: CursorResult, names: list[str] | None = None) -> pd.DataFrame:
+    """Every row of `result` (an executed SELECT) as a DataFrame with its column names:
+    `names` (the statement's), else the result's. A ClickHouse server sends no column
+    names with no rows, and the names clickhouse-connect then asks for are lost when a
+    filter's value holds `--` (its comment stripper ignores quotes)."""
+    names = list(result.keys()) if names is None else names
     columns: list[list] = [[] for _ in names]
     for part in result.partitions(BATCH_ROWS):
         for values, column in zip(zip(*part, strict=True), columns, strict=True):

@@ -483,7 +483,7 @@ def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int
     with conn.begin():
         raw = conn.connection.driver_connection
         for lookup in LOOKUP_TABLES:
-            conn.execute(lookup.delete())
+            _empty(conn, lookup)
             stmt = select(*lookup.columns).order_by(*lookup.primary_key.columns)
             counts[lookup.name] = _copy_rows(raw, lookup, _chunks(source, source_name, stmt, fetch_rows))
         state = copy_state(conn) or {}
@@ -492,6 +492,15 @@ def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int
         _save_state(conn, source=source_name, lookups_synced=now, last_sync=now,
                     target_id=max(top, last_id), complete=last_id >= top)
     return counts
+
+
+def _empty(conn: Connection, table: Table) -> None:
+    """Every row of `table` removed: DELETE in a transaction; in ClickHouse, whose DELETE
+    wants a WHERE and marks rows one by one, TRUNCATE."""
+    if clickhouse.is_clickhouse(conn):
+        conn.exec_driver_sql(f"TRUNCATE TABLE `{table.name}`")
+    else:
+        conn.execute(table.delete())
 
 
 def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
