@@ -267,3 +267,22 @@ def test_over_the_api_a_foreign_provider_reads_as_an_unknown_one(tmp_path):
                     api.run(Params(u="respro", from_=FROM, till=TILL, s_provider=provider), Settings())
                 return str(failure.value)
             assert refusal(1) == refusal(4242) == "Provider was not found"
+
+
+@pytest.mark.parametrize("url", [
+    "clickhousedb://reports@ch.example.com:8443/mor?secure=true&verify=false",
+    "clickhousedb://reports@ch.example.com:8443/mor?verify=true&verify=0",
+    "mysql+pymysql://reports@mor-db/mor?ssl_ca=/etc/ca.pem&ssl_verify_cert=false",
+    "mysql+pymysql://reports@mor-db/mor?ssl_ca=/etc/ca.pem&ssl_verify_identity=no",
+])
+def test_a_url_that_turns_tls_verification_off_is_refused(url):
+    from core.sources.db import check_url
+    with pytest.raises(SourceUnavailable) as caught:
+        check_url(url)
+    assert "always verified" in str(caught.value) or "always verified" in caught.value.full()
+
+
+def test_a_clickhouse_url_may_name_its_ca_file():
+    from core.sources.db import check_url
+    url = check_url("clickhousedb://r@ch:8443/mor?secure=true&ca_cert=/etc/ca.pem")
+    assert url.query["ca_cert"] == "/etc/ca.pem"

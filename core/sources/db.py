@@ -57,7 +57,8 @@ URL_OPTIONS = {
     "sqlite": ("mode", "uri", "immutable"),   # always opened read-only; mode may only say so
     "duckdb": ("memory_limit", "threads"),
     "chdb": ("database",),      # a ClickHouse database in the directory (core/clickhouse.py)
-    "clickhousedb": ("secure", "verify", "connect_timeout", "send_receive_timeout", "compress"),
+    "clickhousedb": ("secure", "verify", "ca_cert", "connect_timeout", "send_receive_timeout",
+                     "compress"),
 }
 URL_OPTIONS["mariadb"] = URL_OPTIONS["mysql"]
 # pymysql arguments never passed, whatever asks for them: they read local files or run code.
@@ -97,10 +98,23 @@ def check_url(url) -> URL:
             f"{'are' if len(refused) > 1 else 'is'} not accepted",
             hint=f"a {backend} URL accepts only {', '.join(URL_OPTIONS[backend]) or 'no options'}: "
                  "options that read local files or run commands are never used")
+    unverified = [name for name in ("verify", "ssl_verify_cert", "ssl_verify_identity")
+                  if any(str(v).lower() in ("false", "0", "no", "off")
+                         for v in _values(parsed.query.get(name, ())))]
+    if unverified:
+        raise SourceUnavailable(f"{unverified[0]}=false is not accepted: "
+                                "a server's TLS certificate is always verified",
+                                hint="leave it out; for a certificate of your own CA give its file "
+                                     "(ca_cert= for ClickHouse, ssl_ca= for MySQL/MariaDB)")
     if backend == "sqlite" and parsed.query.get("mode", "ro") != "ro":
         raise SourceUnavailable(f"mode={parsed.query['mode']} is not accepted: reports only read",
                                 hint="leave mode out, or give mode=ro")
     return parsed
+
+
+def _values(value) -> tuple:
+    """A URL option's values: one, or several when it is given more than once."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def open_engine(url: str | URL) -> Engine:
