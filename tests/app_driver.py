@@ -107,3 +107,26 @@ def use_source(at: AppTest, name: str) -> AppTest:
     apply_source(at)
     at.switch_page("app_pages/aggregates.py")
     return healthy(at.run())
+
+
+def check_copy(at: AppTest, name: str, calls: int) -> AppTest:
+    """On a report `at` shows: the copy `name`'s freshness (its `calls` call records, the
+    newest in March 2024, a sync recorded), then the same report on it."""
+    import pandas as pd
+
+    expected = at.dataframe[0].value.reset_index(drop=True)
+    assert len(expected) >= 1
+    choose_source(at, name)
+    assert not at.metric  # nothing read before the button
+    click(at, "Check freshness")
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Call records"] == f"{calls:,}"
+    assert metrics["Newest call"].startswith("2024-03-")
+    assert metrics["Last sync (UTC)"] != "never"
+    use_source(at, name)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["source_name"] == name
+    pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), expected,
+                                  check_exact=False)
+    return at

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-import pandas as pd
 import pytest
 from sqlalchemy import make_url
 
 from core.sources.config import CLICKHOUSE
 from core.sync import sync
-from tests.app_driver import app_environment, choose_source, clean, click, open_app, use_source
+from tests.app_driver import app_environment, check_copy, clean, open_app
 from tests.fixture_small import FROM, TILL, build_small_sqlite
 
 QUERY = {"from": str(FROM), "till": str(TILL), "group_by_day": "1", "profit_show": "1"}
@@ -41,20 +40,7 @@ def app_env(monkeypatch, databases):
 
 
 def test_a_clickhouse_server_copy_gives_the_same_report_and_shows_its_freshness():
-    at = clean(open_app(QUERY))
-    expected = at.dataframe[0].value.reset_index(drop=True)
-    assert len(expected) >= 1
-
-    clean(click(choose_source(at, CLICKHOUSE), "Check freshness"))
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Call records"] == "32"      # every record of the fixture was copied
-    assert metrics["Newest call"].startswith("2024-03-")
-    assert metrics["Last sync (UTC)"] != "never"
-
-    clean(use_source(at, CLICKHOUSE))
-    assert at.session_state["source_name"] == CLICKHOUSE
-    pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), expected,
-                                  check_exact=False)
+    check_copy(clean(open_app(QUERY)), CLICKHOUSE, calls=32)   # every record of the fixture
 
 
 def test_people_sign_in_against_the_clickhouse_copy(monkeypatch):

@@ -1,12 +1,11 @@
 """The app on a DuckDB analytics copy: same report as on the MOR database, and its freshness."""
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from core.sources.config import ANALYTICS
 from core.sync import sync
-from tests.app_driver import app_environment, choose_source, clean, click, healthy, open_app, use_source
+from tests.app_driver import app_environment, check_copy, choose_source, clean, click, healthy, open_app
 from tests.fixture_small import FROM, TILL, build_small_sqlite
 
 QUERY = {"from": str(FROM), "till": str(TILL), "group_by_day": "1", "profit_show": "1"}
@@ -29,22 +28,7 @@ def app_env(monkeypatch, databases):
 
 
 def test_copy_gives_the_same_report_and_shows_its_freshness(databases):
-    at = clean(open_app(QUERY))
-    expected = at.dataframe[0].value.reset_index(drop=True)
-    assert len(expected) >= 1
-
-    clean(choose_source(at, ANALYTICS))
-    assert not at.metric  # nothing read before the button
-    clean(click(at, "Check freshness"))
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Call records"] == "32"  # every record of the fixture was copied
-    assert metrics["Newest call"].startswith("2024-03-")
-    assert metrics["Last sync (UTC)"] != "never"
-
-    clean(use_source(at, ANALYTICS))
-    assert at.session_state["source_name"] == ANALYTICS
-    pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), expected,
-                                  check_exact=False)
+    check_copy(clean(open_app(QUERY)), ANALYTICS, calls=32)   # every record of the fixture
 
 
 def test_a_missing_copy_says_how_to_make_one(tmp_path, monkeypatch):

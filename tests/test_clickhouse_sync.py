@@ -118,26 +118,34 @@ def test_an_interrupted_sync_resumes_where_it_stopped(source, copy_target):
     assert n_users == 2 and state["complete"] is True and state["last_id"] == 8
 
 
+CALL_9 = {"id": 9, "calldate": datetime(2024, 1, 11, 12), "user_id": 1, "billsec": 90}
+
+
+def _the_next_call_is_copied(engine, url, copy_target, billsec_before: int) -> None:
+    """MOR gets call 9: the next run copies it, once, and nothing else."""
+    with engine.begin() as conn:
+        conn.execute(calls.insert().values(**CALL_9))
+    assert sync(url, copy_target.url, show_progress=False).copied == 1
+    ids, billsec, _, state = copy_target.read()
+    assert ids == [3, 5, 8, 9] and billsec == billsec_before + 90 and state["last_id"] == 9
+
+
 def test_rows_of_a_batch_whose_bookkeeping_never_landed_are_removed(source, copy_target):
     """A kill between a batch's rows and its bookkeeping (ClickHouse has no transaction over
     both) leaves calls above the recorded last id: the next run removes them, copies on."""
+    from core import arrow
     engine, url = source
     sync(url, copy_target.url, show_progress=False)
-    with engine.begin() as conn:
-        conn.execute(calls.insert().values(id=9, calldate=datetime(2024, 1, 11, 12), user_id=1, billsec=90))
     stray = copy_target.engine()
     try:
         with stray.begin() as conn:     # as if a killed run had written id 9 twice, no bookkeeping
-            raw = conn.connection.driver_connection
-            from core import arrow
-            row = [{"id": 9, "calldate": datetime(2024, 1, 11, 12), "user_id": 1, "billsec": 90}] * 2
-            clickhouse.insert_arrow(raw, calls, arrow.from_rows(calls, [
-                tuple(r.get(c.name) for c in calls.columns) for r in row]))
+            row = tuple(CALL_9.get(c.name) for c in calls.columns)
+            clickhouse.insert_arrow(conn.connection.driver_connection, calls,
+                                    arrow.from_rows(calls, [row, row]))
     finally:
         stray.dispose()
-    assert sync(url, copy_target.url, show_progress=False).copied == 1
-    ids, billsec, _, state = copy_target.read()
-    assert ids == [3, 5, 8, 9] and billsec == 30 + 50 + 80 + 90 and state["last_id"] == 9
+    assert copy_target.read()[0] == [3, 5, 8, 9, 9]
+    _the_next_call_is_copied(engine, url, copy_target, 30 + 50 + 80)
 
 
 def test_a_full_rebuild_replaces_the_copy_and_leaves_nothing_beside_it(source, copy_target):
@@ -155,11 +163,7 @@ def test_a_full_rebuild_replaces_the_copy_and_leaves_nothing_beside_it(source, c
     assert state["complete"] is True and state["last_id"] == 8
     assert copy_target.aside not in copy_target.databases()
 
-    with engine.begin() as conn:        # and the rebuilt copy goes on incrementally
-        conn.execute(calls.insert().values(id=9, calldate=datetime(2024, 1, 11, 12), user_id=1, billsec=90))
-    assert sync(url, copy_target.url, show_progress=False).copied == 1
-    ids, billsec, _, state = copy_target.read()
-    assert ids == [3, 5, 8, 9] and billsec == 30 + 7 + 80 + 90 and state["last_id"] == 9
+    _the_next_call_is_copied(engine, url, copy_target, 30 + 7 + 80)   # incremental again
 
 
 def test_an_interrupted_full_rebuild_keeps_the_old_copy(source, copy_target):
