@@ -13,7 +13,8 @@ import sys
 import time
 
 
-def _status() -> dict:
+def memory_status() -> dict:
+    """VmRSS and VmHWM of this process, in MB."""
     out = {}
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -23,7 +24,7 @@ def _status() -> dict:
     return out
 
 
-def _reset_peak() -> None:
+def reset_peak() -> None:
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")          # reset VmHWM to the current RSS (Linux >= 4.0)
@@ -69,8 +70,8 @@ def measure(spec: dict) -> dict:
         return len(reports.run_naive(engine, report))
 
     gc.collect()
-    _reset_peak()
-    base = _status()["VmRSS"]
+    reset_peak()
+    base = memory_status()["VmRSS"]
     runs, rows = [], 0
     deadline = time.perf_counter() + budget
     for _ in range(repeat):
@@ -79,7 +80,7 @@ def measure(spec: dict) -> dict:
         runs.append(time.perf_counter() - t0)
         if time.perf_counter() + runs[-1] > deadline:
             break
-    st = _status()
+    st = memory_status()
     bare_runs = []
     if paired:
         # The core and the bare engine alternately, under the same machine load: the fair

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from bench import data
+from bench.child import memory_status, reset_peak
 from bench.data import say, size_name
 from bench.reports import DAYS, MONTH_FROM, MONTH_TILL, NOW
 
@@ -54,24 +55,6 @@ CATALOGUE_CALLS = 200_000
 
 
 # --- in the child process --------------------------------------------------------------------
-
-def _status() -> dict:
-    out = {}
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":", 1)
-                out[key] = int(value.split()[0]) / 1024.0
-    return out
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-
 
 def _report_args(url: str, report: str, output: str) -> list[str]:
     flags = [f"group_by_{f}=1" for f in RESULT_REPORTS[report][1]]
@@ -247,8 +230,8 @@ def _elements(at):
 
 def child(spec: dict) -> dict:
     import pandas  # noqa: F401  (imported before the baseline)
-    _reset_peak()
-    base = _status()["VmRSS"]
+    reset_peak()
+    base = memory_status()["VmRSS"]
     kind = spec["kind"]
     if kind == "engine":
         out = _engine_csv(spec["url"], spec["report"], spec["output"])
@@ -258,7 +241,7 @@ def child(spec: dict) -> dict:
         out = _browser(spec["db"], spec["mode"])
     else:
         out = _page(spec["db"], spec["mode"])
-    status = _status()
+    status = memory_status()
     return {**out, "peak_mb": round(status["VmHWM"], 1), "growth_mb": round(status["VmHWM"] - base, 1)}
 
 
