@@ -12,6 +12,8 @@
 - `mariadb_server` (session): the private MariaDB server, started on first use. Without a
   MariaDB binary the mariadb tests skip, or fail when CI=true or MOR_REQUIRE_MARIADB=1.
 - `clickhouse_url` (session): the clickhouse kind's server, started on first use.
+- `small_url`: the hand fixture on each kind, as a URL; `cli_run(*args)`: the command line
+  run in this process.
 """
 from __future__ import annotations
 
@@ -135,3 +137,19 @@ def make_db(_db_factory):
 def db_url_factory(_db_factory):
     """db_url_factory(tables) -> (Engine, url string with credentials) for CLI tests."""
     return _db_factory.build_for_url
+
+
+@pytest.fixture
+def cli_run(capsys, monkeypatch):
+    """run(*args, env=None) -> Run(returncode, stdout, stderr): `python -m core *args` in this
+    process (tests/test_cli.py `runner`)."""
+    from tests.test_cli import runner
+    return runner(capsys, monkeypatch)
+
+
+@pytest.fixture
+def small_url(db_url_factory) -> str:
+    """The hand fixture (tests/fixture_small.py) on each engine kind, as a URL."""
+    from tests.fixture_small import TABLES
+    _, url = db_url_factory(TABLES)
+    return url

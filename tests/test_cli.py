@@ -74,12 +74,6 @@ def one_line_error(result, code: int) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def small_url(db_url_factory) -> str:
-    _, url = db_url_factory(TABLES)
-    return url
-
-
 def test_json_matches_the_reference_on_every_engine(small_url, core):
     args = ["group_by_user=1", "group_by_dst_group=1", "profit_show=1", "a_currency=EUR"]
     result = core("report", "--db", small_url, "--format", "json", *PERIOD, *args)

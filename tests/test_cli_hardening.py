@@ -18,21 +18,9 @@ import pytest
 
 from core import cli
 from core.cli import EXIT_INPUT, EXIT_INTERRUPTED, FORMATS, build_parser, main
-from tests.fixture_small import TABLES
-from tests.test_cli import PERIOD, ROOT, one_line_error, runner
+from tests.test_cli import PERIOD, ROOT, one_line_error
 
 COMMANDS = ("report", "losses", "demo", "serve", "sync", "saved", "alerts")
-
-
-@pytest.fixture
-def cli_run(capsys, monkeypatch):
-    return runner(capsys, monkeypatch)
-
-
-@pytest.fixture
-def small_url(db_url_factory) -> str:
-    _, url = db_url_factory(TABLES)
-    return url
 
 
 @pytest.fixture

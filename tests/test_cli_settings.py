@@ -7,20 +7,8 @@ import json
 import pytest
 
 from core.settings import Settings, SettingsError, settings_from
-from tests.fixture_small import TABLES, epoch
-from tests.test_cli import PERIOD, one_line_error, runner
-
-
-@pytest.fixture
-def cli_run(capsys, monkeypatch):
-    return runner(capsys, monkeypatch)
-
-
-@pytest.fixture
-def small_url(db_url_factory) -> str:
-    _, url = db_url_factory(TABLES)
-    return url
-
+from tests.fixture_small import epoch
+from tests.test_cli import PERIOD, one_line_error
 
 # --- settings_from ----------------------------------------------------------------------------
 
