@@ -28,7 +28,7 @@ from ..query import key_columns, report_select
 from ..report import Report
 from ..schema import calls, currencies, devices, providers, terminators, users
 from ..settings import Settings
-from ..signin import sign_in
+from ..signin import sign_in, sign_in_by_email
 from . import MAX_LISTED, SEARCH_LIMIT, Capabilities, TooMany
 
 log = logging.getLogger(__name__)
@@ -419,6 +419,12 @@ class DatabaseSource:
         time, blocked and role refused, on one connection."""
         with self._connect() as conn:
             return sign_in(conn, username, password, settings)
+
+    def sign_in_by_email(self, email: str, settings: Settings) -> ActingUser:
+        """Single sign-on: the one MOR user with this users.email (core.signin), refused
+        as blocked or unauthorised exactly as sign_in; on one connection."""
+        with self._connect() as conn:
+            return sign_in_by_email(conn, email, settings)
 
     def choices(self, username: str, settings: Settings) -> dict[str, list | TooMany]:
         """What the sidebar offers, within the acting user's scope: (id, label) pairs, or for

@@ -279,6 +279,13 @@ class MorApiSource:
         # accountant, so no role is claimed (usertype empty) and MOR scopes every report.
         return ActingUser(id=-1, username=username, usertype="", own_providers=False)
 
+    def sign_in_by_email(self, email: str, settings: Settings | None = None) -> ActingUser:
+        """MOR's API has no look-up of a user by e-mail: single sign-on cannot name anyone."""
+        raise SourceUnavailable("Single sign-on needs a MOR database: MOR's API cannot find a "
+                                "user by e-mail address",
+                                hint="sign in with your MOR username and password, or have the "
+                                     "operator make a database the sign-in source ([app] source)")
+
     # --- HTTP ---------------------------------------------------------------------------
     def _fetch(self, form: dict[str, str], url: str | None = None, method: str | None = None) -> bytes:
         for attempt in range(self.retries + 1):
