@@ -30,7 +30,7 @@ from core.params import Params, today_bounds
 from core.report import Report
 from core.report_cache import DEFAULT_MB, CacheLimitError, ReportCache, limit_bytes
 from core.settings import UNCONFIGURED, Settings, SettingsError, settings_from
-from core.signin import SignInRefused, Throttle, throttle_keys
+from core.signin import SignInRefused, Throttle, email_from_claims, throttle_keys
 from core.sources import Source
 from core.sources.config import (
     ANALYTICS,
@@ -273,12 +273,90 @@ def sign_in(source: Source, config: SourceConfig, username: str, password: str) 
         throttle().failed(*keys)
         raise
     throttle().succeeded(*keys)
-    for name in ("view_as", "report_params", "report_rules", "url_loaded"):
+    return _start_session(config, user)
+
+
+def _start_session(config: SourceConfig, user: ActingUser, sso: str = "") -> ActingUser:
+    """The session is now `user`'s, on `config`; `sso` names the identity provider when
+    single sign-on vouched for him (signing out then ends that sign-in too)."""
+    for name in ("view_as", "report_params", "report_rules", "url_loaded", "sso_refused"):
         st.session_state.pop(name, None)
     st.session_state.source_name = config.name
     st.session_state.verified_sources = (config.name,)
     st.session_state.signed_in = user
+    if sso:
+        st.session_state.sso = sso
     return user
+
+
+# --- single sign-on (OpenID Connect, st.login) ---------------------------------------------
+
+def sso_providers() -> list[tuple[str, str]]:
+    """(provider for st.login, name shown) for each identity provider of secrets.toml's
+    [auth] section: the unnamed one (shown by its server's host name) and each [auth.NAME].
+    Only names and the metadata URL's host are read: the client secret is never touched."""
+    from urllib.parse import urlsplit
+
+    auth = read_secrets()[0].get("auth")
+    if not isinstance(auth, Mapping):
+        return []
+    found = []
+    if auth.get("client_id") or auth.get("server_metadata_url"):
+        host = urlsplit(str(auth.get("server_metadata_url") or "")).hostname
+        found.append(("default", host or "single sign-on"))
+    for name, section in auth.items():
+        if isinstance(section, Mapping) and name != "client_kwargs" and (
+                "client_id" in section or "server_metadata_url" in section):
+            found.append((name, name[:1].upper() + name[1:]))
+    return found
+
+
+def sso_login(provider: str) -> None:
+    """Send the browser to the identity provider (st.login); a broken [auth] section is said
+    in Streamlit's words, which never quote a secret."""
+    from streamlit.errors import StreamlitAuthError
+
+    try:
+        st.login(provider)
+    except StreamlitAuthError as exc:   # its words name the missing key, never a value
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        raise SourceUnavailable(f"Single sign-on is not configured correctly: {reason}",
+                                hint=f"the operator fixes the [auth] section of {SECRETS_FILE} "
+                                     "(redirect_uri, cookie_secret, client_id, client_secret, "
+                                     "server_metadata_url); meanwhile sign in with your MOR "
+                                     "username and password") from None
+
+
+def sso_identity() -> dict | None:
+    """The identity provider's claims for this browser (st.user), or None when no one has
+    signed in there (or single sign-on is not configured)."""
+    if not sso_providers():
+        return None
+    claims = st.user.to_dict()
+    return claims if claims.get("is_logged_in") is True else None
+
+
+def sign_in_with_sso(source: Source, config: SourceConfig, claims: Mapping) -> ActingUser:
+    """The identity provider vouched for an e-mail: the one MOR user with it on the sign-in
+    source is signed in, as if by his password (same refusals, same session). A refusal is
+    kept for the session, so the page says it without asking the source on every rerun."""
+    try:
+        user = source.sign_in_by_email(email_from_claims(claims), configured_settings()[0])
+    except ReportError as exc:
+        st.session_state.sso_refused = exc
+        raise
+    return _start_session(config, user, sso=str(claims.get("provider") or "default"))
+
+
+def sso_refusal() -> ReportError | None:
+    return st.session_state.get("sso_refused")
+
+
+def sso_logout() -> None:
+    """Forget the identity provider's sign-in in this browser (st.logout), so that another
+    account can be chosen."""
+    st.session_state.pop("sso_refused", None)
+    st.logout()
 
 
 def _confirm_on(name: str, password: str) -> None:
@@ -322,10 +400,13 @@ def _admin_only(what: str) -> None:
 
 def sign_out() -> None:
     """End the session: who is signed in, whom he viewed as, his report, rules and choices,
-    and the names cached for the users he acted as."""
+    the names cached for the users he acted as, and a single sign-on's identity."""
     for args in st.session_state.get("choices_cached", ()):
         _cached_choices.clear(*args, None, None)
+    by_sso = bool(st.session_state.get("sso"))
     st.session_state.clear()
+    if by_sso:    # else the identity provider's sign-in would sign him straight back in
+        st.logout()
 
 
 def acting_username() -> str:
