@@ -274,6 +274,10 @@ def test_over_the_api_a_foreign_provider_reads_as_an_unknown_one(tmp_path):
     "clickhousedb://reports@ch.example.com:8443/mor?verify=true&verify=0",
     "mysql+pymysql://reports@mor-db/mor?ssl_ca=/etc/ca.pem&ssl_verify_cert=false",
     "mysql+pymysql://reports@mor-db/mor?ssl_ca=/etc/ca.pem&ssl_verify_identity=no",
+    "clickhousedb://reports@ch.example.com:8443/mor?secure=true&verify=f",
+    "mysql+pymysql://reports@mor-db/mor?ssl_verify_cert=none",
+    # given at all, pymysql would rebuild its TLS settings without the CA and the host check
+    "mysql+pymysql://reports@mor-db/mor?ssl_ca=/etc/ca.pem&ssl_verify_identity=true",
 ])
 def test_a_url_that_turns_tls_verification_off_is_refused(url):
     from core.sources.db import check_url

@@ -52,14 +52,16 @@ BACKENDS = ("mysql", "mariadb", "sqlite", "duckdb", "chdb", "clickhousedb")
 # extension settings, …) could read local files, run commands or load code, so it is refused.
 URL_OPTIONS = {
     "mysql": ("charset", "connect_timeout", "read_timeout", "write_timeout", "unix_socket",
-              "ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
-              "ssl_disabled"),
+              "ssl_ca", "ssl_cert", "ssl_key", "ssl_disabled"),
     "sqlite": ("mode", "uri", "immutable"),   # always opened read-only; mode may only say so
     "duckdb": ("memory_limit", "threads"),
     "chdb": ("database",),      # a ClickHouse database in the directory (core/clickhouse.py)
-    "clickhousedb": ("secure", "verify", "ca_cert", "connect_timeout", "send_receive_timeout",
-                     "compress"),
+    "clickhousedb": ("secure", "ca_cert", "connect_timeout", "send_receive_timeout", "compress"),
 }
+# Options that could only turn a TLS certificate's verification off (it is always on: with
+# ssl_ca pymysql checks the certificate and the host name; clickhouse-connect verifies by
+# default). Given explicitly, pymysql would even drop the CA of ssl_ca and the host check.
+TLS_VERIFY_OPTIONS = ("verify", "ssl_verify_cert", "ssl_verify_identity")
 URL_OPTIONS["mariadb"] = URL_OPTIONS["mysql"]
 # pymysql arguments never passed, whatever asks for them: they read local files or run code.
 _PYMYSQL_REFUSED = ("read_default_file", "read_default_group", "init_command", "auth_plugin_map",
@@ -91,6 +93,12 @@ def check_url(url) -> URL:
         elif driver != "pymysql":
             raise SourceUnavailable(f"the {parsed.drivername} driver is not supported",
                                     hint=f"use {backend}+pymysql://")
+    unverified = [name for name in TLS_VERIFY_OPTIONS if name in parsed.query]
+    if unverified:
+        raise SourceUnavailable(f"the option {unverified[0]} is not accepted: a server's TLS "
+                                "certificate is always verified",
+                                hint="leave it out; for a certificate of your own CA give its file "
+                                     "(ca_cert= for ClickHouse, ssl_ca= for MySQL/MariaDB)")
     refused = sorted(set(parsed.query) - set(URL_OPTIONS[backend]))
     if refused:
         raise SourceUnavailable(
@@ -98,23 +106,10 @@ def check_url(url) -> URL:
             f"{'are' if len(refused) > 1 else 'is'} not accepted",
             hint=f"a {backend} URL accepts only {', '.join(URL_OPTIONS[backend]) or 'no options'}: "
                  "options that read local files or run commands are never used")
-    unverified = [name for name in ("verify", "ssl_verify_cert", "ssl_verify_identity")
-                  if any(str(v).lower() in ("false", "0", "no", "off")
-                         for v in _values(parsed.query.get(name, ())))]
-    if unverified:
-        raise SourceUnavailable(f"{unverified[0]}=false is not accepted: "
-                                "a server's TLS certificate is always verified",
-                                hint="leave it out; for a certificate of your own CA give its file "
-                                     "(ca_cert= for ClickHouse, ssl_ca= for MySQL/MariaDB)")
     if backend == "sqlite" and parsed.query.get("mode", "ro") != "ro":
         raise SourceUnavailable(f"mode={parsed.query['mode']} is not accepted: reports only read",
                                 hint="leave mode out, or give mode=ro")
     return parsed
-
-
-def _values(value) -> tuple:
-    """A URL option's values: one, or several when it is given more than once."""
-    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def open_engine(url: str | URL) -> Engine:
