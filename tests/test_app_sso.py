@@ -2,8 +2,9 @@
 provider's claims (AppTest.user, as st.user) sign in the one MOR user with that e-mail.
 
 The database is the small hand-written one (tests/fixture_small.py) with e-mail addresses
-added by `build_sso_sqlite`: respro (the Reseller PRO, whose report on 2024-03-15 counts his
-users' calls 25-28: 4 records) has Respro@Example.com; jsmith1 (a plain user), partner1
+added by `build_sso_sqlite`: admin has admin@example.com (his report counts 27 records);
+respro (the Reseller PRO, whose report on 2024-03-15 counts his users' calls 25-28: 4
+records) has Respro@Example.com; jsmith1 (a plain user), partner1
 (blocked), resplain (a reseller without Reseller PRO) and acc (the accountant) have their
 own; jsmith2 and noname share twins@example.com. The browser test of the whole round trip
 through a real provider is tests/e2e/test_browser_sso.py.
@@ -28,8 +29,8 @@ CLIENT_SECRET = "never-shown-5b1f"
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "cookie-secret-0123456789",
         "client_id": "mor-reports", "client_secret": CLIENT_SECRET,
         "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}
-EMAILS = {"respro": "Respro@Example.com", "jsmith1": "jsmith@example.com", "partner1": "partner@example.com",
-          "resplain": "resplain@example.com", "acc": "acc@example.com",
+EMAILS = {"admin": "admin@example.com", "respro": "Respro@Example.com", "jsmith1": "jsmith@example.com",
+          "partner1": "partner@example.com", "resplain": "resplain@example.com", "acc": "acc@example.com",
           "jsmith2": "twins@example.com", "noname": "twins@example.com"}
 
 
@@ -104,6 +105,18 @@ def test_a_verified_email_signs_in_its_reseller_pro_as_his_password_would():
     assert at.dataframe[1].value.iloc[0]["total_calls"] == 4        # his users' calls 25-28
     assert set(at.dataframe[0].value["originator_id"]) == {7, 8}
     assert at.session_state["report_params"].u == "respro"
+
+
+def test_the_admin_signed_in_by_his_provider_views_as_the_reseller_pro():
+    at = opened({"email": "admin@example.com", "email_verified": True})
+    assert at.dataframe[1].value.iloc[0]["total_calls"] == 27      # everyone's, by hand
+    [view_as] = [w for w in at.sidebar.selectbox if w.key == "w_u"]
+    view_as.set_value("respro")
+    [run] = [b for b in at.sidebar.button if b.label == "Run report"]
+    run.click()
+    healthy(at.run())
+    assert any(i.value.startswith("Viewing as **respro** (Reseller PRO)") for i in at.info)
+    assert at.dataframe[1].value.iloc[0]["total_calls"] == 4
 
 
 def test_an_email_without_the_verified_claim_is_taken_as_the_provider_gives_it():
