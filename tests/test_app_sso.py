@@ -90,6 +90,16 @@ def test_auth_offers_its_providers_beside_the_form_and_never_the_secret():
     assert "signed_in" not in at.session_state
 
 
+def test_an_auth_section_without_a_provider_says_what_is_missing_on_the_click():
+    at = opened(secrets={"auth": {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": "c" * 32}})
+    [button] = [b for b in at.button if b.label == "Sign in with single sign-on"]
+    button.click()
+    healthy(at.run())
+    [error] = errors(at)
+    assert "Single sign-on is not configured correctly" in error and "[auth]" in error
+    assert at.text_input.len == 2 and "signed_in" not in at.session_state
+
+
 def test_without_auth_there_is_no_single_sign_on():
     at = opened(secrets={})
     assert not [b.label for b in at.button if b.label.startswith("Sign in with")]

@@ -293,8 +293,9 @@ def _start_session(config: SourceConfig, user: ActingUser, sso: str = "") -> Act
 
 def sso_providers() -> list[tuple[str, str]]:
     """(provider for st.login, name shown) for each identity provider of secrets.toml's
-    [auth] section: the unnamed one (shown by its server's host name) and each [auth.NAME].
-    Only names and the metadata URL's host are read: the client secret is never touched."""
+    [auth] section: the unnamed one (shown by its server's host name) and each [auth.NAME];
+    an [auth] naming none still gets a button, whose click says what is missing. Only names
+    and the metadata URL's host are read: the client secret is never touched."""
     from urllib.parse import urlsplit
 
     auth = read_secrets()[0].get("auth")
@@ -308,7 +309,7 @@ def sso_providers() -> list[tuple[str, str]]:
         if isinstance(section, Mapping) and name != "client_kwargs" and (
                 "client_id" in section or "server_metadata_url" in section):
             found.append((name, name[:1].upper() + name[1:]))
-    return found
+    return found or [("default", "single sign-on")]   # st.login then says what is missing
 
 
 def sso_login(provider: str) -> None:
