@@ -50,7 +50,7 @@ from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Table, func, insert, inspect, literal_column, select, update
+from sqlalchemy import MetaData, Table, func, insert, inspect, literal_column, select, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -140,7 +140,7 @@ def copy_warning(conn: Connection) -> str | None:
     state = copy_state(conn)
     if state is None or (state and state.get("complete") is not False):
         return None
-    target = conn.engine.url.render_as_string(hide_password=True)
+    target = _target_in_messages(conn)
     if not state:
         return (f"This analytics copy holds no calls yet: its first sync stopped before copying "
                 f"any. Run `{SYNC_COMMAND.format(source='<MOR database URL>', target=target)}` "
@@ -149,6 +149,17 @@ def copy_warning(conn: Connection) -> str | None:
             f"{state['last_id']:,} of {state['target_id'] or 0:,} ({state['calls_copied']:,} call "
             f"records copied), so reports on it miss calls. Run "
             f"`{SYNC_COMMAND.format(source=state['source'], target=target)}` to finish it.")
+
+
+def _target_in_messages(conn: Connection) -> str:
+    """The copy's URL as `--to` takes it: no password (it comes from $MOR_COPY_PASSWORD),
+    and a chDB copy's database, which its engine's URL no longer carries."""
+    url = conn.engine.url.set(password=None)
+    if url.get_backend_name() == "chdb":
+        database = conn.exec_driver_sql("SELECT currentDatabase()").scalar()
+        if database and database != "default":
+            url = url.update_query_dict({"database": database})
+    return url.render_as_string(hide_password=False)
 
 
 # --- checks before a run ---------------------------------------------------------------
@@ -200,7 +211,7 @@ class Copy:
         NAME_rebuilding beside NAME in ClickHouse."""
         if self.kind == "duckdb":
             return replace(self, path=self.path.with_name(f".{self.path.name}.rebuilding"))
-        aside = f"{self.database or 'default'}_rebuilding"
+        aside = f"{self.database or 'default'}{REBUILDING}"
         if self.kind == "chdb":
             return replace(self, database=aside)
         return replace(self, url=self.url.set(database=aside), database=aside)
@@ -227,7 +238,24 @@ def _copy_target(target_url: str) -> Copy:
             raise ParamError("--to", str(exc)) from None
     if not path.resolve().parent.is_dir():
         raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
+    if kind == "chdb":
+        _check_database_name(database or "default")
     return Copy(kind, url, path, database)
+
+
+REBUILDING = "_rebuilding"
+
+
+def _check_database_name(name: str) -> None:
+    """A ClickHouse copy's database leaves room beside it for NAME_rebuilding (--full), and
+    is not itself such a name (a --full of NAME drops NAME_rebuilding)."""
+    if name.endswith(REBUILDING):
+        raise ParamError("--to", f"the database {name} ends in {REBUILDING}, which --full uses for "
+                                 "the copy it builds beside another; give another name")
+    if len(name) + len(REBUILDING) > 64:
+        raise ParamError("--to", f"the database name {name} is too long: at most "
+                                 f"{64 - len(REBUILDING)} characters (--full builds beside it in "
+                                 f"NAME{REBUILDING})")
 
 
 def _server_copy(url: URL) -> Copy:
@@ -241,6 +269,7 @@ def _server_copy(url: URL) -> Copy:
     if not clickhouse.DATABASE_NAME.fullmatch(url.database):
         raise ParamError("--to", f"{url.database!r} is not a database name: letters, digits and '_' "
                                  "(64 at most), not starting with a digit")
+    _check_database_name(url.database)
     try:
         check_url(url)
     except SourceUnavailable as exc:
@@ -268,6 +297,26 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:          # one of them does not exist (yet): compare where they lead
         return a.resolve() == b.resolve()
+
+
+def _refuse_same_copy(source_url, copy: Copy) -> None:
+    """The source may not be the copy itself: the run would empty the lookups it reads."""
+    _refuse_same_file(source_url, copy.path)
+    try:
+        source = make_url(str(source_url))
+    except ArgumentError:
+        return
+    if source.get_backend_name() != copy.kind or copy.kind not in clickhouse.DIALECTS:
+        return
+    if copy.kind == "chdb":
+        path, database = Path(source.database or "").expanduser(), source.query.get("database")
+        same = _same_file(path, copy.path) and (database or "default") == (copy.database or "default")
+    else:
+        same = ((source.host, source.port or 8123, source.database)
+                == (copy.url.host, copy.url.port or 8123, copy.database))
+    if same:
+        raise ParamError("--to", f"{copy.name} is the source database itself (--from); the copy "
+                                 "must be another database")
 
 
 def _refuse_same_file(source_url, path: Path | None) -> None:
@@ -361,8 +410,9 @@ OPEN_HINTS = {
 WRITE_HINTS = {
     "duckdb": "check the free disk space and the file's permissions, then run the sync again",
     "chdb": "check the free disk space and the directory's permissions, then run the sync again",
-    "clickhousedb": "check the server and the user's rights (CREATE, INSERT, ALTER), then run "
-                    "the sync again",
+    "clickhousedb": "check the server and the user's rights on the copy's database (CREATE and "
+                    "DROP TABLE, INSERT, ALTER DELETE and UPDATE, TRUNCATE; with --full also "
+                    "CREATE and DROP DATABASE of NAME_rebuilding), then run the sync again",
 }
 TITLES = {"duckdb": "DuckDB copy", "chdb": "chDB copy", "clickhousedb": "ClickHouse copy"}
 
@@ -407,11 +457,15 @@ def _database_error(exc: BaseException) -> bool:
 
 def _create_server_database(copy: Copy) -> None:
     """The copy's database on a ClickHouse server, made when missing (through the server's
-    `default` database, which every server has)."""
+    `default` database, which every server has): a user who may not create databases can
+    still sync into one made for him."""
     admin = clickhouse.create(make_url(copy.engine_url()).set(database="default"), poolclass=NullPool)
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{copy.database}`")
+            found = conn.execute(select(func.count()).select_from(table_clause("databases", schema="system"))
+                                 .where(literal_column("name") == copy.database)).scalar()
+            if not found:
+                conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{copy.database}`")
     except Exception as exc:
         if not _database_error(exc):
             raise
@@ -483,9 +537,13 @@ def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int
     with conn.begin():
         raw = conn.connection.driver_connection
         for lookup in LOOKUP_TABLES:
-            _empty(conn, lookup)
             stmt = select(*lookup.columns).order_by(*lookup.primary_key.columns)
-            counts[lookup.name] = _copy_rows(raw, lookup, _chunks(source, source_name, stmt, fetch_rows))
+            rows = _chunks(source, source_name, stmt, fetch_rows)
+            if clickhouse.is_clickhouse(conn):
+                counts[lookup.name] = _replace_in_clickhouse(conn, raw, lookup, rows)
+            else:
+                conn.execute(lookup.delete())
+                counts[lookup.name] = _copy_rows(raw, lookup, rows)
         state = copy_state(conn) or {}
         last_id = int(state.get("last_id") or 0)
         now = _utcnow()
@@ -494,13 +552,17 @@ def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int
     return counts
 
 
-def _empty(conn: Connection, table: Table) -> None:
-    """Every row of `table` removed: DELETE in a transaction; in ClickHouse, whose DELETE
-    wants a WHERE and marks rows one by one, TRUNCATE."""
-    if clickhouse.is_clickhouse(conn):
-        conn.exec_driver_sql(f"TRUNCATE TABLE `{table.name}`")
-    else:
-        conn.execute(table.delete())
+def _replace_in_clickhouse(conn: Connection, raw, lookup: Table, rows: Iterator) -> int:
+    """A lookup table's rows replaced without a moment in which readers (reports, sign-in)
+    find it empty: ClickHouse has no transaction, so the new rows go into a table beside it,
+    which one EXCHANGE puts in its place."""
+    staging = lookup.to_metadata(MetaData(), name=f"{lookup.name}__new")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS `{staging.name}` SYNC")   # of a killed run
+    conn.exec_driver_sql(f"CREATE TABLE `{staging.name}` AS `{lookup.name}`")
+    n = _copy_rows(raw, staging, rows)
+    conn.exec_driver_sql(f"EXCHANGE TABLES `{lookup.name}` AND `{staging.name}`")
+    conn.exec_driver_sql(f"DROP TABLE `{staging.name}` SYNC")
+    return n
 
 
 def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
@@ -627,6 +689,9 @@ def _rebuild_in_clickhouse(source: Engine, source_name: str, copy: Copy, top: in
             _prepare(conn, aside)
             result = _run(source, source_name, conn, top, copy.safe_url(), options)
         with _open_copy(copy) as conn:
+            # Killed between two swaps, the copy mixes old and new tables: flagged incomplete
+            # until the new sync_state (complete) comes in last, and a plain run mends it.
+            _save_state(conn, complete=False)
             for table in (*LOOKUP_TABLES, calls, sync_state):
                 _swap_table(conn, aside.database, table.name)
     except BaseException:
@@ -693,7 +758,7 @@ def sync(source_url: str | Engine, target_url: str, *, full: bool = False,
     if batch_rows < 1 or fetch_rows < 1:
         raise ParamError("--batch", "must be a positive number of rows")
     copy = _copy_target(target_url)
-    _refuse_same_file(source_url if isinstance(source_url, str) else source_url.url, copy.path)
+    _refuse_same_copy(source_url if isinstance(source_url, str) else source_url.url, copy)
     source = open_engine(source_url) if isinstance(source_url, str) else source_url
     source_name = safe_url(source.url)
     options = _Options(batch_rows=batch_rows, fetch_rows=fetch_rows, on_batch=on_batch,

@@ -235,3 +235,51 @@ def test_a_server_that_does_not_answer_is_one_clear_error(source):
         sync(url, "clickhousedb://default@127.0.0.1:9/mor?connect_timeout=2", show_progress=False)
     text = caught.value.full() if hasattr(caught.value, "full") else str(caught.value)
     assert "cannot open the ClickHouse copy" in text and "MOR_COPY_PASSWORD" in text
+
+
+def test_killed_between_two_swaps_of_a_full_rebuild_the_copy_is_flagged_and_a_run_mends_it(
+        source, copy_target, monkeypatch):
+    from core import sync as sync_mod
+    from core.sync import copy_warning
+    engine, url = source
+    sync(url, copy_target.url, show_progress=False)
+    with engine.begin() as conn:
+        conn.execute(calls.update().where(calls.c.id == 5).values(billsec=7))
+    real = sync_mod._swap_table
+
+    def killed_at_calls(conn, aside, name):
+        if name == "calls":
+            raise KeyboardInterrupt
+        real(conn, aside, name)
+
+    monkeypatch.setattr(sync_mod, "_swap_table", killed_at_calls)
+    with pytest.raises(KeyboardInterrupt):
+        sync(url, copy_target.url, full=True, show_progress=False)
+    monkeypatch.setattr(sync_mod, "_swap_table", real)
+    reader = copy_target.engine()
+    try:
+        with reader.connect() as conn:
+            warning = copy_warning(conn)
+    finally:
+        reader.dispose()
+    assert warning and "incomplete" in warning
+    # the command it gives is the copy's own: its database, and no password
+    assert f"--to {copy_target.url}`" in warning
+    assert sync(url, copy_target.url, show_progress=False).copied == 0
+    assert copy_target.read()[3]["complete"] is True
+
+
+def test_the_copy_may_not_be_its_own_source(copy_target):
+    with pytest.raises(ParamError, match="source database itself"):
+        sync(copy_target.url, copy_target.url, show_progress=False)
+
+
+@pytest.mark.parametrize("to, says", [
+    ("clickhousedb://default@127.0.0.1:8123/mor_rebuilding", "ends in _rebuilding"),
+    ("clickhousedb://default@127.0.0.1:8123/" + "m" * 60, "too long"),
+    ("chdb:///tmp/copy.chdb?database=" + "m" * 60, "too long"),
+    ("chdb:///tmp/copy.chdb?database=x_rebuilding", "ends in _rebuilding"),
+])
+def test_a_copy_database_leaves_room_for_its_rebuild(to, says):
+    with pytest.raises(ParamError, match=says):
+        sync("sqlite:////nonexistent/mor.sqlite", to, show_progress=False)
