@@ -585,7 +585,9 @@ def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
         # ClickHouse has no transaction over a batch and its bookkeeping: rows of a batch
         # whose bookkeeping was never written (a kill between the two) are removed here.
         with conn.begin():
-            conn.execute(calls.delete().where(calls.c.id > last_id))
+            stray = select(func.count()).select_from(calls).where(calls.c.id > last_id)
+            if conn.execute(stray).scalar():      # a DELETE is a mutation: only when needed
+                conn.execute(calls.delete().where(calls.c.id > last_id))
     raw = conn.connection.driver_connection
     while last_id < top:
         stmt = (select(*calls.columns).where(calls.c.id > last_id, calls.c.id <= top)
