@@ -287,7 +287,10 @@ def test_parity_holds_rows(base, database):
 def test_accountant_and_get_parity(tmp_path, caplog):
     url = build_db(tmp_path / "get.sqlite", {"Allow_GET_API": "1"})
     database = DatabaseSource(url)
-    with mor_server(url) as base, caplog.at_level(logging.DEBUG):
+    # urllib3's own level too: clickhouse-connect, once imported (the clickhouse kind's
+    # tests), sets it to WARNING.
+    with mor_server(url) as base, caplog.at_level(logging.DEBUG), \
+            caplog.at_level(logging.DEBUG, logger="urllib3"):
         for user in ("admin", "acc"):
             p = params(user, group_by_day=1, profit_show=1)
             assert_same_report(api_run(base, p, use_get=True), database.run(p, SETTINGS))
