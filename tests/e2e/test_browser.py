@@ -13,6 +13,7 @@ download its own browser here. Deselect with `-m "not e2e"`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -60,13 +61,21 @@ def small_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(small_db, tmp_path_factory):
     """`streamlit run app.py` on a free port; always stopped at the end."""
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("e2e_log") / "streamlit.log"
+    with streamlit_server(_environment(small_db), log_path) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict, log_path: Path, *options: str, port: int | None = None):
+    """`streamlit run app.py` on `port` (a free one), with more command-line `options`;
+    yields its base URL once it answers; always stopped at the end."""
+    port = port or _free_port()
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *options]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=_environment(small_db), stdout=log,
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
