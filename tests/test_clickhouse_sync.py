@@ -277,8 +277,8 @@ def test_the_copy_may_not_be_its_own_source(copy_target):
 @pytest.mark.parametrize("to, says", [
     ("clickhousedb://default@127.0.0.1:8123/mor_rebuilding", "ends in _rebuilding"),
     ("clickhousedb://default@127.0.0.1:8123/" + "m" * 60, "too long"),
-    ("chdb:///tmp/copy.chdb?database=" + "m" * 60, "too long"),
-    ("chdb:///tmp/copy.chdb?database=x_rebuilding", "ends in _rebuilding"),
+    ("chdb:////tmp/copy.chdb?database=" + "m" * 60, "too long"),
+    ("chdb:////tmp/copy.chdb?database=x_rebuilding", "ends in _rebuilding"),
 ])
 def test_a_copy_database_leaves_room_for_its_rebuild(to, says):
     with pytest.raises(ParamError, match=says):
