@@ -132,6 +132,15 @@ class BadChdbUrl(ValueError):
     """A chdb:/// URL whose database option is not a plain ClickHouse database name."""
 
 
+def check_database_name(name) -> str:
+    """`name` when it is a plain ClickHouse database name (it goes into SQL backquoted as it
+    is), else BadChdbUrl saying what a name may hold."""
+    if not isinstance(name, str) or not DATABASE_NAME.fullmatch(name):
+        raise BadChdbUrl(f"{name!r} is not a database name: letters, digits and '_' (64 at most), "
+                         "not starting with a digit")
+    return name
+
+
 def chdb_parts(url: str | URL) -> tuple[URL, str | None]:
     """(the URL chdb-sqlalchemy takes, the database) of `chdb:///PATH[?database=NAME]`, PATH
     made absolute.
@@ -146,10 +155,7 @@ def chdb_parts(url: str | URL) -> tuple[URL, str | None]:
     database = parsed.query.get("database")
     if database is None:
         return parsed, None
-    if not isinstance(database, str) or not DATABASE_NAME.fullmatch(database):
-        raise BadChdbUrl(f"{database!r} is not a database name; chdb:///PATH?database=NAME takes "
-                         "letters, digits and '_' (64 at most), not starting with a digit")
-    return parsed.difference_update_query(["database"]), database
+    return parsed.difference_update_query(["database"]), check_database_name(database)
 
 
 def _session(database: str | None, create_database: bool):

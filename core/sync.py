@@ -191,20 +191,18 @@ class Copy:
     def in_clickhouse(self) -> bool:
         return self.kind in clickhouse.DIALECTS
 
-    def engine_url(self) -> str:
-        """The URL to open: a chDB path made absolute; a server's password from $MOR_COPY_PASSWORD."""
-        if self.kind == "duckdb":
-            return f"duckdb:///{self.path}"
-        if self.kind == "chdb":
-            return f"chdb:///{self.path}" + (f"?database={self.database}" if self.database else "")
-        url = self.url
-        if url.username and os.environ.get(COPY_PASSWORD_ENV):
-            url = url.set(password=os.environ[COPY_PASSWORD_ENV])
-        return url.render_as_string(hide_password=False)
+    def engine_url(self) -> URL:
+        """The URL to open, built from its parts (a path holding '?' or '#' stays a path); a
+        server's password from $MOR_COPY_PASSWORD."""
+        if self.kind != "clickhousedb":
+            query = {"database": self.database} if self.database else {}
+            return URL.create(self.kind, database=str(self.path), query=query)
+        if self.url.username and os.environ.get(COPY_PASSWORD_ENV):
+            return self.url.set(password=os.environ[COPY_PASSWORD_ENV])
+        return self.url
 
     def safe_url(self) -> str:
-        from .sources.db import safe_url
-        return safe_url(self.engine_url())
+        return self.engine_url().render_as_string(hide_password=True)
 
     def beside(self) -> Copy:
         """Where `--full` builds the new copy: a hidden file beside a DuckDB file, a database
@@ -230,23 +228,22 @@ def _copy_target(target_url: str) -> Copy:
         raise ParamError("--to", f"'{target_url}' is not a DuckDB file, chDB directory or ClickHouse "
                                  f"server URL; {TO_HINT}")
     path = Path(url.database).expanduser()
+    if not path.resolve().parent.is_dir():
+        raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
     database = None
     if kind == "chdb":
         try:
             database = clickhouse.chdb_parts(url)[1]
         except clickhouse.BadChdbUrl as exc:
             raise ParamError("--to", str(exc)) from None
-    if not path.resolve().parent.is_dir():
-        raise ParamError("--to", f"the folder {path.resolve().parent} does not exist")
-    if kind == "chdb":
-        _check_database_name(database or "default")
+        _leaves_room_to_rebuild(database or "default")
     return Copy(kind, url, path, database)
 
 
 REBUILDING = "_rebuilding"
 
 
-def _check_database_name(name: str) -> None:
+def _leaves_room_to_rebuild(name: str) -> None:
     """A ClickHouse copy's database leaves room beside it for NAME_rebuilding (--full), and
     is not itself such a name (a --full of NAME drops NAME_rebuilding)."""
     if name.endswith(REBUILDING):
@@ -266,14 +263,13 @@ def _server_copy(url: URL) -> Copy:
                                  f"could read in the process list; leave it out and set {COPY_PASSWORD_ENV}")
     if not url.host or not url.database:
         raise ParamError("--to", f"a ClickHouse server URL names its host and database: {TO_HINT}")
-    if not clickhouse.DATABASE_NAME.fullmatch(url.database):
-        raise ParamError("--to", f"{url.database!r} is not a database name: letters, digits and '_' "
-                                 "(64 at most), not starting with a digit")
-    _check_database_name(url.database)
     try:
+        _leaves_room_to_rebuild(clickhouse.check_database_name(url.database))
         check_url(url)
+    except clickhouse.BadChdbUrl as exc:
+        raise ParamError("--to", str(exc)) from None
     except SourceUnavailable as exc:
-        raise ParamError("--to", exc.full() if hasattr(exc, "full") else str(exc)) from None
+        raise ParamError("--to", exc.full()) from None
     return Copy("clickhousedb", url, None, url.database)
 
 
@@ -459,7 +455,7 @@ def _create_server_database(copy: Copy) -> None:
     """The copy's database on a ClickHouse server, made when missing (through the server's
     `default` database, which every server has): a user who may not create databases can
     still sync into one made for him."""
-    admin = clickhouse.create(make_url(copy.engine_url()).set(database="default"), poolclass=NullPool)
+    admin = clickhouse.create(copy.engine_url().set(database="default"), poolclass=NullPool)
     try:
         with admin.connect() as conn:
             found = conn.execute(select(func.count()).select_from(table_clause("databases", schema="system"))
@@ -539,8 +535,11 @@ def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int
         for lookup in LOOKUP_TABLES:
             stmt = select(*lookup.columns).order_by(*lookup.primary_key.columns)
             rows = _chunks(source, source_name, stmt, fetch_rows)
-            if clickhouse.is_clickhouse(conn):
-                counts[lookup.name] = _replace_in_clickhouse(conn, raw, lookup, rows)
+            if clickhouse.is_clickhouse(conn):    # loaded beside it: never seen empty
+                counts[lookup.name] = _replace_table(
+                    conn, lookup.name, f"`{lookup.name}`",
+                    lambda new, lookup=lookup, rows=rows: _copy_rows(
+                        raw, lookup.to_metadata(MetaData(), name=new), rows))
             else:
                 conn.execute(lookup.delete())
                 counts[lookup.name] = _copy_rows(raw, lookup, rows)
@@ -552,17 +551,18 @@ def refresh_lookups(source: Engine, conn: Connection, source_name: str, top: int
     return counts
 
 
-def _replace_in_clickhouse(conn: Connection, raw, lookup: Table, rows: Iterator) -> int:
-    """A lookup table's rows replaced without a moment in which readers (reports, sign-in)
-    find it empty: ClickHouse has no transaction, so the new rows go into a table beside it,
-    which one EXCHANGE puts in its place."""
-    staging = lookup.to_metadata(MetaData(), name=f"{lookup.name}__new")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS `{staging.name}` SYNC")   # of a killed run
-    conn.exec_driver_sql(f"CREATE TABLE `{staging.name}` AS `{lookup.name}`")
-    n = _copy_rows(raw, staging, rows)
-    conn.exec_driver_sql(f"EXCHANGE TABLES `{lookup.name}` AND `{staging.name}`")
-    conn.exec_driver_sql(f"DROP TABLE `{staging.name}` SYNC")
-    return n
+def _replace_table(conn: Connection, name: str, like: str, fill: Callable[[str], int | None]):
+    """ClickHouse has no transaction: the table `name` is replaced by a new one, made beside
+    it like `like` and filled by `fill(new name)`, in one EXCHANGE, so readers (reports,
+    sign-in) see the old rows or the new, never none; what `fill` returns. A table left
+    beside it by a killed run is dropped first."""
+    new = f"{name}__new"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS `{new}` SYNC")
+    conn.exec_driver_sql(f"CREATE TABLE `{new}` AS {like}")
+    filled = fill(new)
+    conn.exec_driver_sql(f"EXCHANGE TABLES `{name}` AND `{new}`")
+    conn.exec_driver_sql(f"DROP TABLE `{new}` SYNC")
+    return filled
 
 
 def copy_calls(source: Engine, conn: Connection, source_name: str, top: int, *,
@@ -696,31 +696,30 @@ def _rebuild_in_clickhouse(source: Engine, source_name: str, copy: Copy, top: in
             _save_state(conn, complete=False)
             for table in (*LOOKUP_TABLES, calls, sync_state):
                 _swap_table(conn, aside.database, table.name)
+            _drop_database(conn, aside.database)     # now holding the old tables
     except BaseException:
         with contextlib.suppress(SourceUnavailable), _open_copy(copy) as conn:
             _drop_database(conn, aside.database)
         raise
-    with _open_copy(copy) as conn:      # now holding the old tables
-        _drop_database(conn, aside.database)
     result.rebuilt = True
     return result
 
 
 def _swap_table(conn: Connection, aside: str, name: str) -> None:
-    """The table `name` of the database `aside` in place of the connection's own, in one
-    EXCHANGE. EXCHANGE only works within one database engine (chDB's `default` is not
-    Atomic), so the new table is first made beside the old one: the calls by attaching
-    their data parts (hard links, no copy), the small tables by copying their rows (the
-    bookkeeping's UPDATEs leave patch parts, which ATTACH refuses)."""
-    new, old = f"`{name}__rebuilt`", f"`{aside}`.`{name}`"
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {new} SYNC")        # of a swap that was killed
-    conn.exec_driver_sql(f"CREATE TABLE {new} AS {old}")
-    if name == calls.name:
-        conn.exec_driver_sql(f"ALTER TABLE {new} ATTACH PARTITION ALL FROM {old}")
-    else:
-        conn.exec_driver_sql(f"INSERT INTO {new} SELECT * FROM {old}")
-    conn.exec_driver_sql(f"EXCHANGE TABLES `{name}` AND {new}")
-    conn.exec_driver_sql(f"DROP TABLE {new} SYNC")
+    """The table `name` of the database `aside` in place of the connection's own
+    (`_replace_table`: EXCHANGE works only within one database engine, and chDB's `default`
+    is not Atomic): the calls by attaching their data parts (hard links, no copy), the small
+    tables by copying their rows (the bookkeeping's UPDATEs leave patch parts, which ATTACH
+    refuses)."""
+    rebuilt = f"`{aside}`.`{name}`"
+
+    def fill(new: str) -> None:
+        if name == calls.name:
+            conn.exec_driver_sql(f"ALTER TABLE `{new}` ATTACH PARTITION ALL FROM {rebuilt}")
+        else:
+            conn.exec_driver_sql(f"INSERT INTO `{new}` SELECT * FROM {rebuilt}")
+
+    _replace_table(conn, name, rebuilt, fill)
 
 
 def _drop_database(conn: Connection, name: str) -> None:

@@ -233,7 +233,7 @@ def test_a_server_that_does_not_answer_is_one_clear_error(source):
     _, url = source
     with pytest.raises(SourceUnavailable) as caught:
         sync(url, "clickhousedb://default@127.0.0.1:9/mor?connect_timeout=2", show_progress=False)
-    text = caught.value.full() if hasattr(caught.value, "full") else str(caught.value)
+    text = caught.value.full()
     assert "cannot open the ClickHouse copy" in text and "MOR_COPY_PASSWORD" in text
 
 
